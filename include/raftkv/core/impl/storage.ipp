@@ -1,0 +1,50 @@
+// Bodies for raftkv/core/storage.hpp; compiled once by lib/core.cpp.
+#pragma once
+
+#include <raftkv/assert.hpp>
+#include <raftkv/core/storage.hpp>
+
+namespace raftkv::core {
+
+memory_storage::memory_storage() : ents_(1) {}
+
+index_t memory_storage::first_index() const { return ents_.front().index + 1; }
+
+index_t memory_storage::last_index() const { return ents_.front().index + ents_.size() - 1; }
+
+result<term_t> memory_storage::term(index_t i) const {
+  const index_t offset = ents_.front().index;
+  if (i < offset) return make_error_code(errc::compacted);
+  if (i - offset >= ents_.size()) return make_error_code(errc::unavailable);
+  return ents_[i - offset].term;
+}
+
+result<std::vector<entry>> memory_storage::entries(index_t lo, index_t hi,
+                                                   std::uint64_t max_bytes) const {
+  if (lo <= ents_.front().index) return make_error_code(errc::compacted);
+  if (hi > last_index() + 1 || lo > hi) return make_error_code(errc::unavailable);
+  std::vector<entry> out;
+  std::uint64_t bytes = 0;
+  for (index_t i = lo; i < hi; ++i) {
+    const entry& e = ents_[i - ents_.front().index];
+    if (!out.empty() && bytes + e.size_bytes() > max_bytes) break;
+    bytes += e.size_bytes();
+    out.push_back(e);
+  }
+  return out;
+}
+
+void memory_storage::append(std::span<const entry> ents) {
+  if (ents.empty()) return;
+  const index_t offset = ents_.front().index;
+  const index_t first = ents.front().index;
+  RAFTKV_ASSERT(first > offset, "cannot overwrite entries before the first held index");
+  RAFTKV_ASSERT(first <= last_index() + 1, "appended entries must not leave a gap");
+  ents_.resize(first - offset);
+  for (const entry& e : ents) {
+    RAFTKV_ASSERT(e.index == offset + ents_.size(), "appended entries must be consecutive");
+    ents_.push_back(e);
+  }
+}
+
+}  // namespace raftkv::core

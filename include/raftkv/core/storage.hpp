@@ -1,0 +1,65 @@
+// raftkv/core/storage.hpp: the stable log as the core sees it (read-only), and an
+// in-memory implementation for tests and the simulator.
+//
+// The core only reads storage. The program around it writes what a Ready batch
+// says to persist (entries, hard state), then calls node::advance(). Entries the
+// core has not seen persisted yet live in the core's unstable tail (log.hpp).
+#pragma once
+
+#include <raftkv/core/types.hpp>
+#include <raftkv/error.hpp>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace raftkv::core {
+
+/// Read-only view of persisted Raft state.
+///
+/// Invariant: entries first_index() .. last_index() are present with consecutive
+/// indexes; term(first_index() - 1) is known (the snapshot's or 0).
+class storage {
+ public:
+  virtual ~storage() = default;
+
+  /// The hard state persisted last ({0, no_node, 0} for a new node).
+  virtual hard_state initial_hard_state() const = 0;
+  /// Index of the first entry still held (1 when nothing was compacted).
+  virtual index_t first_index() const = 0;
+  /// Index of the last entry held; first_index() - 1 when empty.
+  virtual index_t last_index() const = 0;
+  /// Term of entry `i`, for first_index() - 1 <= i <= last_index();
+  /// errc::compacted below, errc::unavailable above.
+  virtual result<term_t> term(index_t i) const = 0;
+  /// Entries [lo, hi) up to `max_bytes` (at least one entry when lo < hi).
+  virtual result<std::vector<entry>> entries(index_t lo, index_t hi,
+                                             std::uint64_t max_bytes) const = 0;
+};
+
+/// Storage held in memory: the simulator's "disk". Not thread-safe.
+class memory_storage final : public storage {
+ public:
+  memory_storage();
+
+  hard_state initial_hard_state() const override { return hard_; }
+  index_t first_index() const override;
+  index_t last_index() const override;
+  result<term_t> term(index_t i) const override;
+  result<std::vector<entry>> entries(index_t lo, index_t hi,
+                                     std::uint64_t max_bytes) const override;
+
+  /// Persists `hs`.
+  void set_hard_state(const hard_state& hs) { hard_ = hs; }
+  /// Persists `ents` (consecutive). Entries at or after ents.front().index are
+  /// replaced: this is how a conflicting suffix leaves the disk (§5.3).
+  void append(std::span<const entry> ents);
+
+ private:
+  hard_state hard_;
+  /// ents_[0] is a sentinel carrying the index and term before the first held
+  /// entry; ents_[k].index == ents_[0].index + k.
+  std::vector<entry> ents_;
+};
+
+}  // namespace raftkv::core
