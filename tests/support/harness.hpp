@@ -22,6 +22,7 @@ using core::entry;
 using core::index_t;
 using core::message;
 using core::message_type;
+using core::no_node;
 using core::node_id;
 using core::role;
 using core::term_t;
@@ -67,15 +68,18 @@ struct test_node {
   void crash() { raft.reset(); }
 
   /// Handles one ready the way ready.hpp prescribes, appending outgoing
-  /// messages to `out`. With `crash_before_persist`, the node sends the
-  /// "now" messages and dies before anything reaches the disk.
-  /// Returns false when there was nothing to do.
-  bool handle_ready(std::vector<message>& out, bool crash_before_persist = false) {
+  /// messages to `out`. When `crash_before_persist` says so for a ready, the
+  /// node sends its "now" messages and dies before anything reaches the disk.
+  /// `inspect` sees the ready after it was persisted and applied, before
+  /// advance(). Returns false when there was nothing to do.
+  bool handle_ready(std::vector<message>& out,
+                    const std::function<bool(const core::ready&)>& crash_before_persist = {},
+                    const std::function<void(const core::ready&)>& inspect = {}) {
     if (!alive() || !raft->has_ready()) return false;
     core::ready rd = raft->get_ready();
     for (auto& e : rd.events) events.push_back(std::move(e));
     out.insert(out.end(), rd.messages.begin(), rd.messages.end());
-    if (crash_before_persist) {
+    if (crash_before_persist && crash_before_persist(rd)) {
       crash();
       return true;
     }
@@ -88,6 +92,7 @@ struct test_node {
     }
     reads.insert(reads.end(), rd.read_states.begin(), rd.read_states.end());
     reads_dropped.insert(reads_dropped.end(), rd.reads_dropped.begin(), rd.reads_dropped.end());
+    if (inspect) inspect(rd);
     raft->advance(rd);
     return true;
   }

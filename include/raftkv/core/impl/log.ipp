@@ -91,7 +91,7 @@ result<std::vector<entry>> raft_log::slice(index_t lo, index_t hi, std::uint64_t
                                            std::size_t max_count) const {
   if (lo < first_index()) return make_error_code(errc::compacted);
   if (hi > last_index() + 1 || lo > hi) return make_error_code(errc::unavailable);
-  hi = std::min<index_t>(hi, lo + max_count);
+  if (hi - lo > max_count) hi = lo + max_count;
   std::vector<entry> out;
   std::uint64_t bytes = 0;
   if (lo < unstable_offset_) {

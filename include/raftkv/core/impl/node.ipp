@@ -144,14 +144,13 @@ bool node::settle_term(const message& m) {
     // A pre-vote request, or a granted pre-vote, does not move anyone's term (thesis §9.6).
     if (m.type == message_type::request_pre_vote) return true;
     if (m.type == message_type::request_pre_vote_resp && !m.reject) return true;
-    const term_t old = term_;
+    emit(event_kind::term_changed, [&] {
+      return cat("term ", term_, " -> ", m.term, ": ", to_string(m.type), " from ", m.from,
+                 " carries a newer term");
+    });
     const bool from_leader =
         m.type == message_type::append_entries || m.type == message_type::heartbeat;
     become_follower(m.term, from_leader ? m.from : no_node);
-    emit(event_kind::term_changed, [&] {
-      return cat("term ", old, " -> ", m.term, ": ", to_string(m.type), " from ", m.from,
-                 " carries a newer term");
-    });
     return true;
   }
   if (m.term < term_) {

@@ -198,7 +198,10 @@ void node::handle_heartbeat_response(const message& m) {
   pr.heard_from();
   pr.probe_sent = false;  // it is alive: a lost probe may be retried
   if (pr.state == progress_state::replicate && pr.inflight.full()) pr.inflight.free_first();
-  if (pr.match < log_.last_index()) maybe_send_append(m.from, false);
+  // It lacks entries: send an append even if `next` says all were sent. Those
+  // may have been lost (it restarted, or the network dropped them), and only an
+  // append's consistency check makes it tell us where its log really ends.
+  if (pr.match < log_.last_index()) maybe_send_append(m.from, true);
   if (m.context != 0) ack_read_round(m.from, m.context);
 }
 
