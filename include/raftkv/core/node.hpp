@@ -152,6 +152,7 @@ class node {
   void ack_read_round(node_id from, std::uint64_t round);
   void complete_read_round();
   void release_reads_waiting_for_commit();
+  bool can_start_read_round() const;
   void drop_all_reads();
 
   // transfer.ipp

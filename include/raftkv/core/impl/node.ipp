@@ -269,11 +269,9 @@ void node::become_candidate() {
 
 void node::become_leader() {
   RAFTKV_ASSERT(role_ == role::candidate, "only a candidate becomes leader");
-  std::string voters;  // for the event; reset() clears the tally
-  if (cfg_.record_events) {
-    for (const auto& [id, granted] : votes_) {
-      if (granted) voters += cat(voters.empty() ? "" : ", ", id);
-    }
+  std::vector<node_id> voted_for_us;  // reset() clears the tally
+  for (const auto& [id, granted] : votes_) {
+    if (granted) voted_for_us.push_back(id);
   }
   reset(term_);
   role_ = role::leader;
@@ -281,7 +279,9 @@ void node::become_leader() {
   const index_t last = log_.last_index();
   for (node_id id : cfg_.voters) {
     auto [it, _] = progress_.try_emplace(id, last + 1, cfg_.max_inflight_appends);
-    it->second.recent_active = true;
+    // A vote is contact: those who voted for us count for the first CheckQuorum round.
+    it->second.recent_active =
+        std::find(voted_for_us.begin(), voted_for_us.end(), id) != voted_for_us.end();
     if (id == cfg_.id) {
       // The leader counts itself only for what it has on stable storage.
       it->second.match = log_.stable_index();
@@ -290,6 +290,8 @@ void node::become_leader() {
     }
   }
   emit(event_kind::became_leader, [&] {
+    std::string voters;
+    for (node_id id : voted_for_us) voters += cat(voters.empty() ? "" : ", ", id);
     return cat("became leader of term ", term_, " with votes from ", voters,
                "; appending a no-op to commit this term's entries (§5.4.2)");
   });
@@ -309,7 +311,7 @@ void node::send(message m) {
 }
 
 bool node::has_ready() const {
-  if (role_ == role::leader && broadcast_pending_) return true;
+  if (role_ == role::leader && (broadcast_pending_ || can_start_read_round())) return true;
   if (soft_state{leader_, role_} != prev_soft_) return true;
   if (hard_state{term_, vote_, log_.committed()} != prev_hard_) return true;
   return !log_.unstable_entries().empty() || log_.has_next_committed() || !msgs_.empty() ||
@@ -319,7 +321,10 @@ bool node::has_ready() const {
 
 ready node::get_ready() {
   RAFTKV_ASSERT(!ready_outstanding_, "advance() the previous ready before asking for another");
-  if (role_ == role::leader && broadcast_pending_) broadcast_append();
+  if (role_ == role::leader) {
+    if (broadcast_pending_) broadcast_append();
+    release_reads_waiting_for_commit();  // reads queued since the last Ready share one round
+  }
   ready rd;
   rd.number = ++ready_number_;
   const soft_state ss{leader_, role_};

@@ -1,9 +1,10 @@
 // Bodies for raftkv/core/node.hpp: linearizable reads through ReadIndex (§6.4).
 //
 // The leader records its commit index, confirms with a heartbeat round that a
-// majority still follows it, then releases the read at that index. One round is
-// in flight at a time; reads that arrive meanwhile share the next round, so a
-// burst of reads costs one heartbeat round, not one each. A new leader first
+// majority still follows it, then releases the read at that index. Reads
+// queue until the next Ready is collected (or the round in flight completes),
+// then start one round together; one round is in flight at a time, so a burst
+// of reads costs one heartbeat round, not one each. A new leader first
 // waits for an entry of its own term to commit (§6.4 step 1, thesis §6.4).
 // Compiled once by lib/core.cpp.
 #pragma once
@@ -43,7 +44,8 @@ result<void> node::handle_read_index(node_id from, std::uint64_t context) {
     });
     return {};
   }
-  if (read_round_ == 0) start_read_round();
+  // The round starts when the next Ready is collected, so every read that
+  // arrives before then shares it.
   return {};
 }
 
@@ -90,11 +92,13 @@ void node::complete_read_round() {
   start_read_round();  // reads that arrived meanwhile
 }
 
+bool node::can_start_read_round() const {
+  return read_round_ == 0 && !queued_reads_.empty() &&
+         log_.term_or_zero(log_.committed()) == term_;
+}
+
 void node::release_reads_waiting_for_commit() {
-  if (read_round_ == 0 && !queued_reads_.empty() &&
-      log_.term_or_zero(log_.committed()) == term_) {
-    start_read_round();
-  }
+  if (can_start_read_round()) start_read_round();
 }
 
 void node::handle_read_index_response(const message& m) {

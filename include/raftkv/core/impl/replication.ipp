@@ -181,13 +181,19 @@ void node::handle_append_response(const message& m) {
     }
     return;
   }
+  const bool was_paused = pr.is_paused();
   if (!pr.maybe_update(m.index)) return;  // an old or duplicate acknowledgement
   if (pr.state == progress_state::probe) {
     pr.become_replicate();
   } else {
     pr.inflight.free_to(m.index);
   }
-  if (maybe_commit()) broadcast_append();
+  if (maybe_commit()) {
+    broadcast_append();
+  } else if (was_paused) {
+    // It was skipped by an earlier commit broadcast while paused: tell it now.
+    maybe_send_append(m.from, true);
+  }
   while (maybe_send_append(m.from, false)) {
   }
   maybe_finish_catch_up(m.from);
