@@ -48,6 +48,7 @@ fault_profile fault_profile::from_seed(std::uint64_t seed) {
   p.transfer_per_mille = pick({0, 2});
   p.campaign_per_mille = pick({0, 2});
   p.max_append_entries = static_cast<std::size_t>(pick({1, 2, 8}));
+  p.starve_new_entries_per_mille = pick({0, 0, 300, 700});
   p.pre_vote = r.below(4) != 0;
   p.check_quorum = r.below(4) != 0;
   return p;
@@ -60,7 +61,8 @@ std::string fault_profile::describe() const {
              "/1000 per step, leader fault ", leader_fault_per_mille, "/1000 per step, new-leader fault ",
              new_leader_fault_per_mille, "/1000, crash mid-ready ", crash_mid_ready_per_mille, "/1000, transfer ",
              transfer_per_mille, "/1000, campaign ", campaign_per_mille, "/1000, entries per append ",
-             max_append_entries, pre_vote ? ", PreVote" : ", no PreVote",
+             max_append_entries, ", own-term appends lost ", starve_new_entries_per_mille, "/1000",
+             pre_vote ? ", PreVote" : ", no PreVote",
              check_quorum ? ", CheckQuorum" : ", no CheckQuorum");
 }
 
@@ -294,6 +296,9 @@ void simulation::process(node_id id) {
 
 void simulation::send(message m) {
   if (chance(profile_.drop_per_mille)) return;
+  const bool carries_own_term =
+      std::any_of(m.entries.begin(), m.entries.end(), [&](const entry& e) { return e.term == m.term; });
+  if (carries_own_term && chance(profile_.starve_new_entries_per_mille)) return;
   const int copies = chance(profile_.dup_per_mille) ? 2 : 1;
   for (int i = 0; i < copies; ++i) {
     std::uint64_t delay = 1 + rng_.below(3);

@@ -60,6 +60,9 @@ struct fault_profile {
   int transfer_per_mille = 0;     ///< per step: the leader is asked to transfer
   int campaign_per_mille = 0;     ///< per step: a random node is told to campaign
   std::size_t max_append_entries = 8;  ///< small batches split a new leader's catch-up (Figure 8)
+  int starve_new_entries_per_mille = 0;  ///< appends carrying an entry of the sender's own term
+                                         ///< are lost this often: old-term entries spread while
+                                         ///< the leader's own do not (the Figure 8 window)
   bool pre_vote = true;           ///< core options under test
   bool check_quorum = true;
 
