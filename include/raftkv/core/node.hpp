@@ -71,12 +71,17 @@ class node {
   void tick();
   /// Handles a message from a peer. errc::bad_message when it is not for us.
   result<void> step(message m);
+  /// Checks what a message claims about itself (field ranges, consecutive
+  /// entries): a malformed message from a buggy or hostile peer is refused
+  /// before it can reach an invariant.
+  bool well_formed(const message& m) const;
   /// Appends a command on the leader; its id lets the caller match the applied
   /// entry. Refused on other nodes (errc::not_leader with leader() as hint, or
   /// errc::no_leader), during a transfer, or when too much is uncommitted.
   result<entry_id> propose(std::string command);
   /// Requests a linearizable read (§6.4). `context` comes back in a read_state
-  /// (or in reads_dropped). Followers forward to the leader.
+  /// (or in reads_dropped); it must be unique over the node's lifetime, since a
+  /// late answer is matched by context. Followers forward to the leader.
   result<void> read_index(std::uint64_t context);
   /// Starts an election now (with PreVote when configured).
   result<void> campaign();
@@ -154,6 +159,7 @@ class node {
   void release_reads_waiting_for_commit();
   bool can_start_read_round() const;
   void drop_all_reads();
+  void expire_forwarded_reads();
 
   // transfer.ipp
   void handle_timeout_now(const message& m);
@@ -196,7 +202,14 @@ class node {
   std::vector<node_id> round_acks_;          ///< leader: voters that acknowledged read_round_
   std::uint64_t read_rounds_started_ = 0;    ///< leader: ids for new rounds; only grows
   std::vector<pending_read> queued_reads_;   ///< leader: waiting for the next round or first commit
-  std::deque<std::uint64_t> forwarded_reads_;  ///< follower: contexts sent to leader_
+  struct forwarded_read {
+    std::uint64_t context = 0;
+    std::uint64_t sent_tick = 0;  ///< ticks_ when it was forwarded
+  };
+  /// Follower: reads sent to leader_, oldest first. One unanswered for two
+  /// election timeouts is dropped (its message or answer was lost).
+  std::deque<forwarded_read> forwarded_reads_;
+  std::uint64_t ticks_ = 0;  ///< ticks since this node started; only grows
 
   // Output collected for the next ready.
   std::vector<message> msgs_;

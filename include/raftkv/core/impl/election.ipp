@@ -144,6 +144,7 @@ void node::handle_vote_request(const message& m) {
 void node::handle_vote_response(const message& m) {
   const bool pre = m.type == message_type::request_pre_vote_resp;
   if (pre != (role_ == role::pre_candidate)) return;  // an answer to an earlier campaign
+  if (pre && !m.reject && m.term != term_ + 1) return;  // a grant from an earlier pre-election
   if (!votes_.try_emplace(m.from, !m.reject).second) return;  // duplicate
   std::size_t granted = 0;
   for (const auto& [id, v] : votes_) granted += v ? 1 : 0;

@@ -93,11 +93,28 @@ bool node::is_voter(node_id id) const {
 }
 
 void node::tick() {
+  ++ticks_;
   if (role_ == role::leader) {
     tick_heartbeat();
   } else {
+    expire_forwarded_reads();
     tick_election();
   }
+}
+
+bool node::well_formed(const message& m) const {
+  if (m.term == UINT64_MAX) return false;  // we could never campaign past it
+  if (m.type == message_type::append_entries) {
+    if (m.index == 0 && m.log_term != 0) return false;  // nothing precedes index 1
+    if (m.log_term > m.term) return false;
+    term_t prev_term = m.log_term;
+    for (std::size_t k = 0; k < m.entries.size(); ++k) {
+      const entry& e = m.entries[k];
+      if (e.index != m.index + 1 + k || e.term < prev_term || e.term > m.term) return false;
+      prev_term = e.term;
+    }
+  }
+  return true;
 }
 
 result<void> node::step(message m) {
@@ -105,6 +122,13 @@ result<void> node::step(message m) {
     emit(event_kind::message_ignored, [&] {
       return cat("ignored ", to_string(m.type), " from ", m.from, " to ", m.to,
                  ": not a message between members for us");
+    });
+    return make_error_code(errc::bad_message);
+  }
+  if (!well_formed(m)) {
+    emit(event_kind::message_ignored, [&] {
+      return cat("ignored ", to_string(m.type), " from ", m.from,
+                 ": malformed (term, previous entry or entry indexes out of range)");
     });
     return make_error_code(errc::bad_message);
   }
@@ -182,7 +206,12 @@ void node::step_leader(message& m) {
     }
     case message_type::append_entries:
     case message_type::heartbeat:
-      RAFTKV_ASSERT(false, "Election Safety: two leaders in one term");
+      // Two leaders in one term cannot happen among correct peers (Election
+      // Safety); a misconfigured or hostile peer must not crash us.
+      emit(event_kind::message_ignored, [&] {
+        return cat("ignored ", to_string(m.type), " from ", m.from, ": it claims to lead our term ",
+                   term_, ", which we lead");
+      });
       break;
     default: break;  // late vote responses, timeout_now: nothing to do as leader
   }

@@ -22,7 +22,7 @@ result<void> node::read_index(std::uint64_t context) {
   if (role_ == role::leader) return handle_read_index(cfg_.id, context);
   if (leader_ == no_node) return make_error_code(errc::no_leader);
   if (forwarded_reads_.size() >= cfg_.max_pending_reads) return make_error_code(errc::read_queue_full);
-  forwarded_reads_.push_back(context);
+  forwarded_reads_.push_back({context, ticks_});
   send({.type = message_type::read_index, .to = leader_, .context = context});
   return {};
 }
@@ -102,7 +102,8 @@ void node::release_reads_waiting_for_commit() {
 }
 
 void node::handle_read_index_response(const message& m) {
-  auto it = std::find(forwarded_reads_.begin(), forwarded_reads_.end(), m.context);
+  auto it = std::find_if(forwarded_reads_.begin(), forwarded_reads_.end(),
+                         [&](const forwarded_read& r) { return r.context == m.context; });
   if (it == forwarded_reads_.end()) return;  // dropped already
   forwarded_reads_.erase(it);
   if (m.reject) {
@@ -123,12 +124,25 @@ void node::drop_all_reads() {
   };
   drop_own(round_reads_);
   drop_own(queued_reads_);
-  reads_dropped_.insert(reads_dropped_.end(), forwarded_reads_.begin(), forwarded_reads_.end());
+  for (const forwarded_read& r : forwarded_reads_) reads_dropped_.push_back(r.context);
   read_round_ = 0;
   round_reads_.clear();
   round_acks_.clear();
   queued_reads_.clear();
   forwarded_reads_.clear();
+}
+
+void node::expire_forwarded_reads() {
+  const std::uint64_t limit = 2 * static_cast<std::uint64_t>(cfg_.election_ticks);
+  while (!forwarded_reads_.empty() && ticks_ - forwarded_reads_.front().sent_tick >= limit) {
+    const std::uint64_t context = forwarded_reads_.front().context;
+    emit(event_kind::read_index, [&] {
+      return cat("read ", context, " dropped: leader ", leader_, " did not answer within ", limit,
+                 " ticks");
+    });
+    reads_dropped_.push_back(context);
+    forwarded_reads_.pop_front();
+  }
 }
 
 }  // namespace raftkv::core

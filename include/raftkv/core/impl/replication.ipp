@@ -100,6 +100,16 @@ void node::handle_append(message& m) {
     send({.type = message_type::append_entries_resp, .to = m.from, .index = log_.committed()});
     return;
   }
+  for (const entry& e : m.entries) {
+    if (e.index > log_.committed()) break;
+    if (!log_.match_term(e.index, e.term)) {
+      // A correct leader never contradicts a committed entry (Leader Completeness).
+      emit(event_kind::message_ignored, [&] {
+        return cat("ignored append from ", m.from, ": it would overwrite committed entry ", e.index);
+      });
+      return;
+    }
+  }
   const index_t commit_before = log_.committed();
   index_t truncated_from = 0;
   const std::size_t count = m.entries.size();
@@ -127,7 +137,7 @@ void node::handle_append(message& m) {
   if (m.index <= log_.last_index()) {
     conflict_term = log_.term_or_zero(m.index);
     hint = m.index;
-    while (hint - 1 > log_.committed() && hint - 1 >= log_.first_index() &&
+    while (hint > 1 && hint - 1 > log_.committed() && hint - 1 >= log_.first_index() &&
            log_.term_or_zero(hint - 1) == conflict_term) {
       --hint;
     }
@@ -149,7 +159,8 @@ void node::handle_append(message& m) {
 }
 
 void node::handle_heartbeat(const message& m) {
-  log_.commit_to(m.commit);
+  // A correct leader sends at most what we hold; never trust more.
+  log_.commit_to(std::min(m.commit, log_.last_index()));
   send({.type = message_type::heartbeat_resp, .to = m.from, .context = m.context});
 }
 
@@ -168,9 +179,17 @@ index_t node::leader_next_from_hint(const message& m) const {
 void node::handle_append_response(const message& m) {
   progress& pr = progress_.at(m.from);
   pr.heard_from();
+  if (m.index > log_.last_index()) {
+    // Acknowledges or refuses entries we never had: not from a correct follower.
+    emit(event_kind::message_ignored, [&] {
+      return cat("ignored append response from ", m.from, ": index ", m.index,
+                 " is beyond our log (", log_.last_index(), ")");
+    });
+    return;
+  }
   if (m.reject) {
     const index_t old_next = pr.next;
-    const index_t candidate = leader_next_from_hint(m);
+    const index_t candidate = std::min(leader_next_from_hint(m), log_.last_index() + 1);
     if (pr.maybe_decrease_to(m.index, candidate)) {
       emit(event_kind::append_conflict, [&] {
         return cat(m.from, " rejected our append after index ", m.index, " (conflict term ",

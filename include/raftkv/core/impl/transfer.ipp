@@ -58,6 +58,12 @@ void node::abort_transfer(const char* why) {
 }
 
 void node::handle_timeout_now(const message& m) {
+  if (m.from != leader_) {
+    emit(event_kind::message_ignored, [&] {
+      return cat("ignored TimeoutNow from ", m.from, ": it is not our leader");
+    });
+    return;
+  }
   emit(event_kind::transfer, [&] {
     return cat("TimeoutNow from leader ", m.from, ": starting an election at once (leadership transfer)");
   });
