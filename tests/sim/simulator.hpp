@@ -20,6 +20,7 @@
 
 #include <raftkv/core/detail/prng.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <queue>
@@ -75,6 +76,19 @@ struct sim_stats {
   std::uint64_t deliveries = 0, ticks = 0, proposals_acked = 0, reads_checked = 0;
   std::uint64_t leaders_elected = 0, crashes = 0, partitions = 0, max_term = 0;
   std::uint64_t committed = 0;
+
+  sim_stats& operator+=(const sim_stats& o) {
+    deliveries += o.deliveries;
+    ticks += o.ticks;
+    proposals_acked += o.proposals_acked;
+    reads_checked += o.reads_checked;
+    leaders_elected += o.leaders_elected;
+    crashes += o.crashes;
+    partitions += o.partitions;
+    max_term = std::max(max_term, o.max_term);
+    committed += o.committed;
+    return *this;
+  }
 };
 
 class simulation {

@@ -186,12 +186,6 @@ class cluster {
   void tick(node_id id, int n = 1) {
     for (int i = 0; i < n; ++i) raft(id).tick();
   }
-  /// Ticks `id` until its election timer fires (at most 2x election_ticks).
-  void fire_election_timer(node_id id) {
-    const auto start = raft(id).status().election_timeout - raft(id).status().election_elapsed;
-    tick(id, start);
-  }
-
   /// Runs an election for `id` and stabilizes; asserts it won.
   void elect(node_id id) {
     (void)raft(id).campaign();
