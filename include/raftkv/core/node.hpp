@@ -188,6 +188,7 @@ class node {
   // Leader state: one progress per voter (ourselves included); reset by become_leader.
   std::map<node_id, progress> progress_;
   node_id transfer_target_ = no_node;  ///< leader: transfer in progress to this node
+  int transfer_elapsed_ = 0;           ///< leader: ticks since the transfer started
   bool broadcast_pending_ = false;     ///< leader: new entries not yet sent to followers
 
   // ReadIndex (§6.4). A round is one heartbeat broadcast that confirms leadership

@@ -23,6 +23,10 @@ void node::tick_election() {
   ++election_elapsed_;
   if (election_elapsed_ < randomized_election_timeout_) return;
   emit(event_kind::election_timeout, [&] {
+    if (role_ != role::follower) {
+      return cat("election timeout: our ", role_ == role::candidate ? "election" : "pre-election",
+                 " got no majority within ", election_elapsed_, " ticks; trying again");
+    }
     return leader_ == no_node
                ? cat("election timeout: no leader for ", election_elapsed_, " ticks")
                : cat("election timeout: nothing from leader ", leader_, " for ",
@@ -44,7 +48,9 @@ void node::tick_heartbeat() {
       check_quorum_or_step_down();
       if (role_ != role::leader) return;
     }
-    if (transfer_target_ != no_node) abort_transfer("it did not finish within an election timeout");
+  }
+  if (transfer_target_ != no_node && ++transfer_elapsed_ >= cfg_.election_ticks) {
+    abort_transfer("it did not finish within an election timeout");
   }
   if (heartbeat_elapsed_ >= cfg_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;

@@ -158,6 +158,10 @@ bool node::settle_term(const message& m) {
         // §6 / thesis §4.2.3: a server that heard from a current leader within the
         // minimum election timeout neither grants votes nor moves its term.
         emit(event_kind::vote_ignored, [&] {
+          if (role_ == role::leader) {
+            return cat("ignored ", to_string(m.type), " from ", m.from, " for term ", m.term,
+                       ": we lead term ", term_, " and a majority heard from us within the election timeout");
+          }
           return cat("ignored ", to_string(m.type), " from ", m.from, " for term ", m.term,
                      ": leader ", leader_, " was heard from ", election_elapsed_,
                      " ticks ago (less than the election timeout)");
@@ -265,7 +269,13 @@ void node::reset(term_t term) {
       cfg_.election_ticks + static_cast<int>(rng_.below(static_cast<std::uint64_t>(cfg_.election_ticks)));
   votes_.clear();
   progress_.clear();
+  if (transfer_target_ != no_node) {
+    emit(event_kind::transfer, [&] {
+      return cat("leadership transfer to ", transfer_target_, " ended: we are no longer the leader");
+    });
+  }
   transfer_target_ = no_node;
+  transfer_elapsed_ = 0;
   broadcast_pending_ = false;
   drop_all_reads();
 }
@@ -322,7 +332,7 @@ void node::become_leader() {
     std::string voters;
     for (node_id id : voted_for_us) voters += cat(voters.empty() ? "" : ", ", id);
     return cat("became leader of term ", term_, " with votes from ", voters,
-               "; appending a no-op to commit this term's entries (§5.4.2)");
+               "; appending a no-op so that entries of earlier terms can commit (§5.4.2)");
   });
   // §5.4.2 and §8: a no-op of our own term lets earlier entries commit.
   append_own({entry{.type = entry_type::noop}});

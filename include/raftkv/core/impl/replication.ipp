@@ -160,7 +160,13 @@ void node::handle_append(message& m) {
 
 void node::handle_heartbeat(const message& m) {
   // A correct leader sends at most what we hold; never trust more.
+  const index_t commit_before = log_.committed();
   log_.commit_to(std::min(m.commit, log_.last_index()));
+  if (log_.committed() > commit_before) {
+    emit(event_kind::commit_advanced, [&] {
+      return cat("commit advanced to ", log_.committed(), ": heartbeat from leader ", m.from);
+    });
+  }
   send({.type = message_type::heartbeat_resp, .to = m.from, .context = m.context});
 }
 

@@ -23,11 +23,11 @@ result<void> node::transfer_leader(node_id target) {
   if (transfer_target_ == target) return {};
   if (transfer_target_ != no_node) abort_transfer("a transfer to another node was requested");
   transfer_target_ = target;
-  election_elapsed_ = 0;  // the transfer gets one election timeout
+  transfer_elapsed_ = 0;  // the transfer gets one election timeout
   const progress& pr = progress_.at(target);
   emit(event_kind::transfer, [&] {
-    return cat("transferring leadership to ", target, ": its log ends at ", pr.match, ", ours at ",
-               log_.last_index(), "; proposals are refused until it finishes");
+    return cat("transferring leadership to ", target, ": it is known to hold our entries up to ",
+               pr.match, ", ours end at ", log_.last_index(), "; proposals are refused until it finishes");
   });
   if (pr.match == log_.last_index()) {
     send_timeout_now(target);
