@@ -132,3 +132,18 @@ TEST_CASE("thesis §9.6 a pre-vote grant from an earlier pre-election is not cou
   c.process();
   CHECK(c.raft(1).state() == role::candidate);
 }
+
+TEST_CASE("thesis §3.10/§6.2 repeated transfer requests do not keep a cut-off leader in place") {
+  rt::cluster c = settled_cluster();
+  c.isolate(1);
+  const int election_ticks = rt::test_config(1, 3).election_ticks;
+  // Without its own timer a transfer would restart CheckQuorum's window, and
+  // a request every few ticks would keep the leader forever.
+  for (int i = 0; i < 3 * election_ticks && c.raft(1).state() == role::leader; ++i) {
+    if (i % 3 == 0) (void)c.raft(1).transfer_leader(i % 2 == 0 ? 2 : 3);
+    c.tick(1);
+    c.process();
+    c.in_flight.clear();
+  }
+  CHECK(c.raft(1).state() == role::follower);
+}
