@@ -144,6 +144,12 @@ std::string fmt_fields(const message& m) {
     case message_type::read_index_resp:
       return m.reject ? str(" ctx=", m.context, " refused") : str(" ctx=", m.context, " index=", m.index);
     case message_type::timeout_now: return "";
+    case message_type::install_snapshot:
+      return str(" snap=", fmt_id(m.log_term, m.index), " bytes=", m.context, "+", m.chunk.size(),
+                 "/", m.snapshot_size);
+    case message_type::install_snapshot_resp:
+      return str(" snap=", fmt_id(m.log_term, m.index), " have=", m.context,
+                 m.reject ? " gave-up" : "");
   }
   return "";
 }

@@ -18,7 +18,8 @@ namespace raftkv::core {
 /// Read-only view of persisted Raft state.
 ///
 /// Invariant: entries first_index() .. last_index() are present with consecutive
-/// indexes; term(first_index() - 1) is known (the snapshot's or 0).
+/// indexes; term(first_index() - 1) is known (the snapshot's or 0), and
+/// first_index() - 1 is the snapshot's last index (0 without a snapshot).
 class storage {
  public:
   virtual ~storage() = default;
@@ -35,6 +36,8 @@ class storage {
   /// Entries [lo, hi) up to `max_bytes` (at least one entry when lo < hi).
   virtual result<std::vector<entry>> entries(index_t lo, index_t hi,
                                              std::uint64_t max_bytes) const = 0;
+  /// The newest snapshot (empty() when none was taken or received).
+  virtual snapshot latest_snapshot() const = 0;
 };
 
 /// Storage held in memory: the simulator's "disk". Not thread-safe.
@@ -48,6 +51,7 @@ class memory_storage final : public storage {
   result<term_t> term(index_t i) const override;
   result<std::vector<entry>> entries(index_t lo, index_t hi,
                                      std::uint64_t max_bytes) const override;
+  snapshot latest_snapshot() const override { return snap_; }
 
   /// Persists `hs`.
   void set_hard_state(const hard_state& hs) { hard_ = hs; }
@@ -55,8 +59,20 @@ class memory_storage final : public storage {
   /// replaced: this is how a conflicting suffix leaves the disk (§5.3).
   void append(std::span<const entry> ents);
 
+  /// Records a snapshot of the state machine at applied entry `i`
+  /// (first_index() - 1 <= i <= last_index()); entries stay until compact().
+  /// errc::compacted when `i` is older than the current snapshot.
+  result<void> create_snapshot(index_t i, std::shared_ptr<const std::string> data);
+  /// Discards entries up to `i` (i <= the snapshot's index); a no-op for
+  /// i < first_index(). Entry `i`'s term stays known.
+  void compact(index_t i);
+  /// Replaces everything with a snapshot received from the leader (§7): the
+  /// log is emptied and restarts after `s.last`.
+  void apply_snapshot(const snapshot& s);
+
  private:
   hard_state hard_;
+  snapshot snap_;
   /// ents_[0] is a sentinel carrying the index and term before the first held
   /// entry; ents_[k].index == ents_[0].index + k.
   std::vector<entry> ents_;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,18 @@ struct hard_state {
   friend bool operator==(const hard_state&, const hard_state&) = default;
 };
 
+/// The state machine after applying every entry up to `last` (§7: "last
+/// included index" and "last included term"). The bytes are the state
+/// machine's own serialisation; the core never looks inside. Shared, so that
+/// sending it in chunks to several followers copies nothing.
+struct snapshot {
+  entry_id last{};                             ///< last included entry; index 0 means "no snapshot"
+  std::shared_ptr<const std::string> data{};   ///< never null when last.index != 0
+
+  bool empty() const { return last.index == 0; }
+  std::uint64_t size_bytes() const { return data ? data->size() : 0; }
+};
+
 enum class role : std::uint8_t { follower, pre_candidate, candidate, leader };
 
 /// "follower", "pre_candidate", "candidate" or "leader".
@@ -77,6 +90,8 @@ enum class message_type : std::uint8_t {
   read_index,             ///< a follower forwards a ReadIndex request (§6.4)
   read_index_resp,
   timeout_now,            ///< thesis §3.10: the leadership transfer target starts an election
+  install_snapshot,       ///< §7 InstallSnapshot RPC: one chunk of the leader's snapshot
+  install_snapshot_resp,  ///< acknowledges a chunk with the bytes received so far
 };
 
 /// "request_vote", "append_entries", ...
@@ -94,9 +109,13 @@ inline constexpr std::uint64_t vote_context_transfer = 1;
 /// | append_entries_resp  | last matching index (accept) / rejected prevLogIndex | conflict term (reject) | first index of the conflict term (reject) |
 /// | request_(pre_)vote   | lastLogIndex        | lastLogTerm         |                  |
 /// | read_index(_resp)    | read index (resp)   |                     |                  |
+/// | install_snapshot(_resp) | lastIncludedIndex | lastIncludedTerm    |                  |
 ///
 /// `context` carries the ReadIndex round (heartbeat/heartbeat_resp), the caller's
-/// request context (read_index/read_index_resp) or vote_context_transfer.
+/// request context (read_index/read_index_resp), vote_context_transfer, or a
+/// snapshot byte offset: where `chunk` starts (install_snapshot) or how many
+/// bytes the follower holds, i.e. the offset it wants next (install_snapshot_resp;
+/// `reject` set when it gave the transfer up).
 struct message {
   message_type type = message_type::heartbeat;
   node_id from = no_node;
@@ -109,6 +128,8 @@ struct message {
   bool reject = false;
   index_t reject_hint = 0;
   std::uint64_t context = 0;
+  std::uint64_t snapshot_size = 0;  ///< install_snapshot: total bytes of the snapshot
+  std::string chunk{};              ///< install_snapshot: bytes [context, context + chunk.size())
   friend bool operator==(const message&, const message&) = default;
 };
 

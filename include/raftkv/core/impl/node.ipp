@@ -34,6 +34,8 @@ std::string_view to_string(message_type t) noexcept {
     case message_type::read_index: return "read_index";
     case message_type::read_index_resp: return "read_index_resp";
     case message_type::timeout_now: return "timeout_now";
+    case message_type::install_snapshot: return "install_snapshot";
+    case message_type::install_snapshot_resp: return "install_snapshot_resp";
   }
   return "unknown";
 }

@@ -47,4 +47,29 @@ void memory_storage::append(std::span<const entry> ents) {
   }
 }
 
+result<void> memory_storage::create_snapshot(index_t i, std::shared_ptr<const std::string> data) {
+  if (i <= snap_.last.index) return make_error_code(errc::compacted);
+  auto t = term(i);
+  RAFTKV_ASSERT(t.has_value(), "a snapshot is taken at an entry the log holds");
+  RAFTKV_ASSERT(data != nullptr, "a snapshot has data");
+  snap_ = snapshot{{*t, i}, std::move(data)};
+  return {};
+}
+
+void memory_storage::compact(index_t i) {
+  const index_t offset = ents_.front().index;
+  if (i <= offset) return;
+  RAFTKV_ASSERT(i <= snap_.last.index, "entries are compacted only behind a snapshot");
+  RAFTKV_ASSERT(i <= last_index(), "cannot compact past the last entry");
+  ents_.erase(ents_.begin(), ents_.begin() + static_cast<std::ptrdiff_t>(i - offset));
+  ents_.front().data.clear();  // the new sentinel keeps index and term only
+  ents_.front().type = entry_type::normal;
+}
+
+void memory_storage::apply_snapshot(const snapshot& s) {
+  RAFTKV_ASSERT(!s.empty() && s.data != nullptr, "applying an empty snapshot");
+  snap_ = s;
+  ents_.assign(1, entry{.term = s.last.term, .index = s.last.index});
+}
+
 }  // namespace raftkv::core
