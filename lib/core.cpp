@@ -5,5 +5,6 @@
 #include <raftkv/core/impl/progress.ipp>
 #include <raftkv/core/impl/read_index.ipp>
 #include <raftkv/core/impl/replication.ipp>
+#include <raftkv/core/impl/snapshot.ipp>
 #include <raftkv/core/impl/storage.ipp>
 #include <raftkv/core/impl/transfer.ipp>

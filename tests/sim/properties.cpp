@@ -20,6 +20,21 @@ void simulation::on_ready(node_id id, const core::ready& rd) {
   observed& o = seen_[id];
   const test_node& tn = nodes_[id];
 
+  // A snapshot from the leader replaces the log: it must be the committed
+  // prefix, and the state machine it carries must be the one applied sequence.
+  if (rd.snapshot) {
+    const index_t s = rd.snapshot->last.index;
+    if (s >= committed_chain_.size() || s > applied_.size()) {
+      fail(cat("node ", id, " restored a snapshot through index ", s, " beyond what is committed"));
+    }
+    for (index_t i = 0; i < s; ++i) {
+      if (tn.applied[i].term != applied_[i].term || tn.applied[i].data != applied_[i].data) {
+        fail(cat("State Machine Safety: node ", id, "'s restored snapshot differs at index ", i + 1));
+      }
+    }
+    o.chain.assign(committed_chain_.begin(), committed_chain_.begin() + static_cast<std::ptrdiff_t>(s) + 1);
+  }
+
   // Log Matching (§5.3): one chain hash per (index, term) across all nodes and time.
   if (!rd.entries.empty()) {
     o.chain.resize(rd.entries.front().index);

@@ -66,7 +66,7 @@ TEST_CASE("simulation: safety and liveness hold under faults across many seeds")
   }
   std::printf("sim: %llu seeds, %llu failed; %llu deliveries, %llu ticks, %llu leaders elected, "
               "%llu crashes, %llu partitions, %llu entries committed, %llu writes acknowledged, "
-              "%llu reads checked\n",
+              "%llu reads checked, %llu snapshots taken, %llu restored from a leader\n",
               static_cast<unsigned long long>(count), static_cast<unsigned long long>(failures),
               static_cast<unsigned long long>(total.deliveries),
               static_cast<unsigned long long>(total.ticks),
@@ -75,9 +75,12 @@ TEST_CASE("simulation: safety and liveness hold under faults across many seeds")
               static_cast<unsigned long long>(total.partitions),
               static_cast<unsigned long long>(total.committed),
               static_cast<unsigned long long>(total.proposals_acked),
-              static_cast<unsigned long long>(total.reads_checked));
+              static_cast<unsigned long long>(total.reads_checked),
+              static_cast<unsigned long long>(total.snapshots_taken),
+              static_cast<unsigned long long>(total.snapshots_restored));
   // The sweep must have exercised the protocol, not idled.
   CHECK(total.leaders_elected >= count);
   CHECK(total.proposals_acked > count * 10);
   CHECK(total.reads_checked > count);
+  if (count >= 100) CHECK(total.snapshots_restored > count / 10);  // InstallSnapshot was exercised
 }

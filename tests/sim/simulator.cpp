@@ -21,6 +21,11 @@ std::string describe(const message& m) {
   } else if (m.type == message_type::request_vote_resp ||
              m.type == message_type::request_pre_vote_resp) {
     s += m.reject ? " refused" : " granted";
+  } else if (m.type == message_type::install_snapshot) {
+    s += cat(" snap=(", m.log_term, ",", m.index, ") bytes=", m.context, "+", m.chunk.size(), "/",
+             m.snapshot_size);
+  } else if (m.type == message_type::install_snapshot_resp) {
+    s += cat(" snap=(", m.log_term, ",", m.index, ") have=", m.context, m.reject ? " gave-up" : "");
   } else if (m.context != 0) {
     s += cat(" ctx=", m.context);
   }
@@ -51,6 +56,11 @@ fault_profile fault_profile::from_seed(std::uint64_t seed) {
   p.starve_new_entries_per_mille = pick({0, 0, 300, 700});
   p.pre_vote = r.below(4) != 0;
   p.check_quorum = r.below(4) != 0;
+  if (r.below(2) == 1) {
+    p.compact_threshold = static_cast<std::size_t>(pick({3, 10, 30}));
+    p.compact_keep = static_cast<std::size_t>(pick({0, 0, 2, 5}));
+    p.snapshot_chunk_bytes = static_cast<std::uint64_t>(pick({512, 2048, 1 << 20}));
+  }
   return p;
 }
 
@@ -63,7 +73,11 @@ std::string fault_profile::describe() const {
              transfer_per_mille, "/1000, campaign ", campaign_per_mille, "/1000, entries per append ",
              max_append_entries, ", own-term appends lost ", starve_new_entries_per_mille, "/1000",
              pre_vote ? ", PreVote" : ", no PreVote",
-             check_quorum ? ", CheckQuorum" : ", no CheckQuorum");
+             check_quorum ? ", CheckQuorum" : ", no CheckQuorum",
+             compact_threshold == 0
+                 ? std::string(", no compaction")
+                 : cat(", snapshot every ", compact_threshold, " entries keeping ", compact_keep,
+                       ", chunks of ", snapshot_chunk_bytes, " bytes"));
 }
 
 simulation::simulation(std::uint64_t seed, bool verbose)
@@ -83,6 +97,9 @@ simulation::simulation(std::uint64_t seed, bool verbose)
     tn.cfg.max_uncommitted_entries = 200;
     tn.cfg.pre_vote = profile_.pre_vote;
     tn.cfg.check_quorum = profile_.check_quorum;
+    tn.cfg.snapshot_chunk_bytes = profile_.snapshot_chunk_bytes;
+    tn.compact_threshold = profile_.compact_threshold;
+    tn.compact_keep = profile_.compact_keep;
     tn.start();
     seen_[id];
   }
@@ -102,7 +119,10 @@ void simulation::run(int fault_ticks, int liveness_ticks) {
   profile_ = fault_profile{.nodes = profile_.nodes,
                            .max_append_entries = profile_.max_append_entries,
                            .pre_vote = profile_.pre_vote,
-                           .check_quorum = profile_.check_quorum};
+                           .check_quorum = profile_.check_quorum,
+                           .compact_threshold = profile_.compact_threshold,
+                           .compact_keep = profile_.compact_keep,
+                           .snapshot_chunk_bytes = profile_.snapshot_chunk_bytes};
   const std::uint64_t deadline = step_ + static_cast<std::uint64_t>(liveness_ticks) * 4;
   const std::string final_data = cat("final-", seed_);
   bool idle_converged = false;
@@ -277,7 +297,7 @@ void simulation::process(node_id id) {
     // Only Readies with something to persist draw from the PRNG, so a run with
     // events recorded (more, event-only Readies) replays the same faults.
     const auto crash_now = [&](const core::ready& rd) {
-      return (rd.hard || !rd.entries.empty()) && chance(profile_.crash_mid_ready_per_mille);
+      return (rd.hard || rd.snapshot || !rd.entries.empty()) && chance(profile_.crash_mid_ready_per_mille);
     };
     const bool had = tn.handle_ready(out, crash_now, [&](const core::ready& rd) { on_ready(id, rd); });
     if (!had) break;
@@ -292,6 +312,11 @@ void simulation::process(node_id id) {
   tn.reads_dropped.clear();
   for (message& m : out) send(std::move(m));
   if (tn.alive()) check_node(id);
+  stats_.snapshots_taken = stats_.snapshots_restored = 0;
+  for (const auto& [_, n] : nodes_) {
+    stats_.snapshots_taken += n.snapshots_taken;
+    stats_.snapshots_restored += n.snapshots_restored;
+  }
 }
 
 void simulation::send(message m) {

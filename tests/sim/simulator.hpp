@@ -9,6 +9,9 @@
 //   Election Safety, Log Matching, Leader Completeness, State Machine Safety,
 //   terms and commit indexes never going back, and linearizable reads (a read's
 //   index covers every write acknowledged before the read began).
+// Some seeds compact: nodes snapshot their state machine every few entries, so
+// a node that was down or cut off catches up by InstallSnapshot, sent in small
+// chunks; a restored snapshot must equal the committed prefix it covers.
 // Every run ends by healing everything and requiring, within a bound, first that
 // the idle cluster converges on one leader's log (no proposal may be needed to
 // repair a follower), then that a final proposal commits and applies everywhere.
@@ -66,6 +69,9 @@ struct fault_profile {
                                          ///< the leader's own do not (the Figure 8 window)
   bool pre_vote = true;           ///< core options under test
   bool check_quorum = true;
+  std::size_t compact_threshold = 0;  ///< applied entries in the log before a snapshot; 0: never
+  std::size_t compact_keep = 0;       ///< entries kept behind a snapshot for slow followers
+  std::uint64_t snapshot_chunk_bytes = 1 << 20;  ///< small: snapshots travel in many chunks
 
   static fault_profile from_seed(std::uint64_t seed);
   std::string describe() const;
@@ -75,7 +81,7 @@ struct fault_profile {
 struct sim_stats {
   std::uint64_t deliveries = 0, ticks = 0, proposals_acked = 0, reads_checked = 0;
   std::uint64_t leaders_elected = 0, crashes = 0, partitions = 0, max_term = 0;
-  std::uint64_t committed = 0;
+  std::uint64_t committed = 0, snapshots_taken = 0, snapshots_restored = 0;
 
   sim_stats& operator+=(const sim_stats& o) {
     deliveries += o.deliveries;
@@ -87,6 +93,8 @@ struct sim_stats {
     partitions += o.partitions;
     max_term = std::max(max_term, o.max_term);
     committed += o.committed;
+    snapshots_taken += o.snapshots_taken;
+    snapshots_restored += o.snapshots_restored;
     return *this;
   }
 };

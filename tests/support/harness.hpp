@@ -7,6 +7,7 @@
 #include <raftkv/core.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -48,11 +49,56 @@ struct throwing_asserts {
   assert_handler previous;
 };
 
+/// The test state machine's snapshot format: every applied entry, in order.
+inline std::string encode_applied(const std::vector<entry>& applied) {
+  std::string out;
+  const auto put = [&](std::uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  for (const entry& e : applied) {
+    put(e.term);
+    put(e.index);
+    put(static_cast<std::uint64_t>(e.type));
+    put(e.data.size());
+    out += e.data;
+  }
+  return out;
+}
+
+inline std::vector<entry> decode_applied(const std::string& data) {
+  std::vector<entry> out;
+  std::size_t at = 0;
+  const auto get = [&] {
+    std::uint64_t v = 0;
+    RAFTKV_ASSERT(at + sizeof v <= data.size(), "test snapshot truncated");
+    std::memcpy(&v, data.data() + at, sizeof v);
+    at += sizeof v;
+    return v;
+  };
+  while (at < data.size()) {
+    entry e;
+    e.term = get();
+    e.index = get();
+    e.type = static_cast<core::entry_type>(get());
+    const std::uint64_t n = get();
+    RAFTKV_ASSERT(at + n <= data.size(), "test snapshot truncated");
+    e.data = data.substr(at, n);
+    at += n;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 /// One node: the core, its disk (which survives crashes) and its state machine
-/// (the list of applied entries, rebuilt from the log after a restart).
+/// (the list of applied entries, rebuilt from the snapshot and the log after a
+/// restart).
 struct test_node {
   core::config cfg;
   core::memory_storage disk;
+  /// Compaction: once this many entries were applied since the last snapshot,
+  /// snapshot the state machine and drop all but `compact_keep` entries behind
+  /// it. 0: never.
+  std::size_t compact_threshold = 0;
+  std::size_t compact_keep = 0;
+  std::size_t snapshots_taken = 0, snapshots_restored = 0;
   std::unique_ptr<core::node> raft;       ///< null while crashed
   std::vector<entry> applied;             ///< state machine: entries applied, in order
   std::vector<core::read_state> reads;    ///< confirmed reads not yet taken by the test
@@ -63,7 +109,9 @@ struct test_node {
 
   void start() {
     raft = std::make_unique<core::node>(cfg, disk);
-    applied.clear();
+    const core::snapshot snap = disk.latest_snapshot();
+    applied = snap.empty() ? std::vector<entry>{} : decode_applied(*snap.data);
+    RAFTKV_ASSERT(applied.size() == snap.last.index, "a snapshot holds every entry it covers");
   }
   void crash() { raft.reset(); }
 
@@ -83,9 +131,15 @@ struct test_node {
       crash();
       return true;
     }
+    if (rd.snapshot) disk.apply_snapshot(*rd.snapshot);
     if (rd.hard) disk.set_hard_state(*rd.hard);
     disk.append(rd.entries);
     out.insert(out.end(), rd.messages_after_persist.begin(), rd.messages_after_persist.end());
+    if (rd.snapshot) {
+      applied = decode_applied(*rd.snapshot->data);
+      RAFTKV_ASSERT(applied.size() == rd.snapshot->last.index, "a snapshot holds every entry it covers");
+      ++snapshots_restored;
+    }
     for (const entry& e : rd.committed_entries) {
       RAFTKV_ASSERT(e.index == applied.size() + 1, "entries are applied in order, once");
       applied.push_back(e);
@@ -94,7 +148,20 @@ struct test_node {
     reads_dropped.insert(reads_dropped.end(), rd.reads_dropped.begin(), rd.reads_dropped.end());
     if (inspect) inspect(rd);
     raft->advance(rd);
+    maybe_compact();
     return true;
+  }
+
+  /// Snapshots the state machine and compacts the log once compact_threshold
+  /// entries were applied since the last snapshot.
+  void maybe_compact() {
+    const index_t last_snapshot = disk.latest_snapshot().last.index;
+    if (compact_threshold == 0 || applied.size() < last_snapshot + compact_threshold) return;
+    const index_t at = applied.size();
+    auto done = disk.create_snapshot(at, std::make_shared<const std::string>(encode_applied(applied)));
+    RAFTKV_ASSERT(done.has_value(), "a snapshot at the applied index is newer than the last");
+    ++snapshots_taken;
+    if (at > compact_keep) disk.compact(at - compact_keep);
   }
 
   /// Data of the applied normal entries, in order (the no-ops left out).

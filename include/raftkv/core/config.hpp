@@ -31,6 +31,8 @@ struct config {
   std::size_t max_uncommitted_entries = 10000;      ///< leader refuses proposals beyond this (errc::proposal_dropped)
   std::size_t max_pending_reads = 4096;             ///< ReadIndex requests waiting on a node
   std::uint64_t max_committed_bytes_per_ready = 8 << 20;  ///< committed entries handed out per Ready (at least one)
+  std::uint64_t snapshot_chunk_bytes = 1 << 20;     ///< bytes of snapshot per install_snapshot message
+  std::uint64_t max_snapshot_bytes = std::uint64_t{1} << 32;  ///< a follower refuses larger snapshots
 
   bool record_events = true;     ///< build event texts; off costs nothing per decision
   std::size_t max_events_per_ready = 1024;  ///< events beyond this are counted, not kept

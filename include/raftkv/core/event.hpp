@@ -33,6 +33,7 @@ enum class event_kind : std::uint8_t {
   read_index,          ///< a ReadIndex request or round changed state
   transfer,            ///< leadership transfer started, sent, finished or aborted
   message_ignored,     ///< a message from a stale term or unknown sender was ignored
+  snapshot,            ///< a snapshot is being sent, was received, restored or refused (§7)
 };
 
 /// "election_timeout", "vote_refused", ...

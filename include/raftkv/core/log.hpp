@@ -1,11 +1,16 @@
 // raftkv/core/log.hpp: the Raft log as one node sees it.
 //
-// A read-only storage (what is on disk) plus the unstable tail (entries the core
-// appended but has not yet seen persisted). Tracks the commit and apply positions.
+// A read-only storage (what is on disk) plus the unstable part: entries the core
+// appended but has not yet seen persisted, and a snapshot received from the
+// leader that replaces the whole log once persisted (§7). Tracks the commit and
+// apply positions.
 //
 // Invariants (checked by check()):
 //   applied <= applying <= committed <= last_index()
-//   unstable_[k].index == unstable_offset_ + k, and unstable_offset_ <= storage.last_index() + 1
+//   unstable_[k].index == unstable_offset_ + k
+//   without a pending snapshot: unstable_offset_ <= storage.last_index() + 1
+//   with a pending snapshot S: unstable_offset_ == S.last.index + 1 and
+//     applying >= committed >= S.last.index; storage is not read at all
 #pragma once
 
 #include <raftkv/core/storage.hpp>
@@ -20,10 +25,11 @@ namespace raftkv::core {
 
 class raft_log {
  public:
-  /// Starts from what `s` holds; commit from its hard state, nothing applied.
+  /// Starts from what `s` holds: commit from its hard state, applied at its
+  /// snapshot (the state machine is restored from it) or before its first entry.
   explicit raft_log(const storage& s);
 
-  index_t first_index() const { return storage_->first_index(); }
+  index_t first_index() const;
   index_t last_index() const;
   term_t last_term() const { return term_or_zero(last_index()); }
   entry_id last_id() const { return {last_term(), last_index()}; }
@@ -77,6 +83,17 @@ class raft_log {
   /// holds `id` (it was truncated while being persisted).
   void stable_to(entry_id id);
 
+  /// §7: replaces the whole log with a snapshot from the leader, beyond our
+  /// commit index. It stays pending (first in the next Ready) until persisted;
+  /// the state machine is restored from it when that Ready is applied.
+  void restore(snapshot s);
+  /// The snapshot restore() left to persist, if any.
+  const std::optional<snapshot>& pending_snapshot() const { return pending_snapshot_; }
+  /// The pending snapshot at `i` was persisted and applied: storage holds it now.
+  void stable_snapshot_to(index_t i);
+  /// The pending snapshot, or else the storage's newest.
+  snapshot latest_snapshot() const;
+
   /// Asserts the invariants above.
   void check() const;
 
@@ -86,6 +103,7 @@ class raft_log {
   index_t find_conflict(std::span<const entry> ents) const;
 
   const storage* storage_;
+  std::optional<snapshot> pending_snapshot_;  ///< set by restore(), cleared once persisted
   std::vector<entry> unstable_;  ///< entries not yet known persisted
   index_t unstable_offset_;      ///< index of unstable_[0] (or of the next entry when empty)
   index_t committed_;            ///< highest index known committed; only grows

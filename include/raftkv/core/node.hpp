@@ -6,7 +6,8 @@
 // storage and inputs always give the same outputs.
 //
 // Bodies are split by concern: impl/node.ipp (step, roles, ready),
-// impl/election.ipp, impl/replication.ipp, impl/read_index.ipp, impl/transfer.ipp.
+// impl/election.ipp, impl/replication.ipp, impl/read_index.ipp, impl/transfer.ipp,
+// impl/snapshot.ipp.
 #pragma once
 
 #include <raftkv/core/config.hpp>
@@ -23,6 +24,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,9 @@ struct peer_status {
   std::size_t inflight = 0;
   bool recent_active = false;
   std::uint64_t ticks_since_contact = 0;
+  index_t snapshot_index = 0;          ///< snapshot state: the snapshot being sent
+  std::uint64_t snapshot_acked = 0;    ///< snapshot state: bytes the follower holds
+  std::uint64_t snapshot_bytes = 0;    ///< snapshot state: its size
 };
 
 /// A copy of one node's state (the source of /v1/status and the TUI).
@@ -56,6 +61,9 @@ struct node_status {
   int election_timeout = 0;   ///< this round's randomized timeout, in ticks
   node_id transfer_target = no_node;
   std::size_t pending_reads = 0;
+  index_t snapshot_index = 0;           ///< last index of the newest snapshot (0: none)
+  term_t snapshot_term = 0;
+  std::uint64_t incoming_snapshot_bytes = 0;  ///< follower: bytes of a snapshot being received
   std::vector<peer_status> peers;  ///< leader only: every other voter
 };
 
@@ -161,6 +169,15 @@ class node {
   void drop_all_reads();
   void expire_forwarded_reads();
 
+  // snapshot.ipp
+  bool start_snapshot(node_id to);
+  void send_snapshot_chunk(node_id to, std::uint64_t offset);
+  void handle_snapshot(const message& m);
+  void handle_snapshot_response(const message& m);
+  void finish_snapshot(const message& m);
+  void answer_snapshot(const message& m, std::uint64_t have, bool give_up);
+  void resend_stalled_snapshot(node_id to);
+
   // transfer.ipp
   void handle_timeout_now(const message& m);
   void abort_transfer(const char* why);
@@ -211,6 +228,16 @@ class node {
   /// election timeouts is dropped (its message or answer was lost).
   std::deque<forwarded_read> forwarded_reads_;
   std::uint64_t ticks_ = 0;  ///< ticks since this node started; only grows
+
+  // Follower: a snapshot arriving in chunks (§7, Figure 13: offset, data, done).
+  // Held in memory until complete; reset when the term or leader changes.
+  struct incoming_snapshot {
+    node_id from = no_node;
+    entry_id last{};
+    std::uint64_t size = 0;  ///< total bytes announced; <= config::max_snapshot_bytes
+    std::string data;        ///< bytes [0, data.size()) received, in order
+  };
+  std::optional<incoming_snapshot> incoming_;
 
   // Output collected for the next ready.
   std::vector<message> msgs_;

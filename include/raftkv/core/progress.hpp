@@ -2,8 +2,10 @@
 // nextIndex/matchIndex, plus flow control).
 //
 // A follower is probed (one append at a time, until we find where our logs
-// match) or replicated to (appends pipelined, at most max_inflight_appends
-// unacknowledged). Invariant: match < next.
+// match), replicated to (appends pipelined, at most max_inflight_appends
+// unacknowledged), or sent a snapshot because the entries it needs were
+// compacted (§7; one chunk at a time, no appends meanwhile). Invariant:
+// match < next; in snapshot state, match < sending_snapshot.last.index.
 #pragma once
 
 #include <raftkv/core/types.hpp>
@@ -37,9 +39,9 @@ class inflights {
   std::size_t count_ = 0;     ///< 0 <= count_ <= buf_.size()
 };
 
-enum class progress_state : std::uint8_t { probe, replicate };
+enum class progress_state : std::uint8_t { probe, replicate, snapshot };
 
-/// "probe" or "replicate".
+/// "probe", "replicate" or "snapshot".
 std::string_view to_string(progress_state s) noexcept;
 
 class progress {
@@ -54,10 +56,19 @@ class progress {
   std::uint64_t ticks_since_contact = 0;  ///< leader ticks since its last response
   inflights inflight;         ///< replicate: unacknowledged appends
 
+  // Snapshot state: the snapshot being sent, pinned so that a newer one taken
+  // meanwhile does not change the bytes under the follower.
+  core::snapshot sending_snapshot{};  ///< empty outside snapshot state
+  std::uint64_t snapshot_acked = 0;   ///< bytes the follower last said it holds; <= its size
+  std::uint64_t snapshot_sent = 0;    ///< end of the chunk in flight; <= its size
+  int snapshot_idle_heartbeats = 0;   ///< heartbeats since a chunk was last sent or acknowledged
+
   /// No more appends now (probe with one outstanding, or the window is full).
   bool is_paused() const;
   void become_probe();
   void become_replicate();
+  /// Starts sending `s` (its last index is beyond match); appends pause.
+  void become_snapshot(core::snapshot s);
   /// An acceptance up to `n`: raises match (and next). True when match moved.
   bool maybe_update(index_t n);
   /// An append up to `last` was sent in replicate state.

@@ -19,7 +19,8 @@ namespace raftkv::core {
 ///
 /// Invariant: entries first_index() .. last_index() are present with consecutive
 /// indexes; term(first_index() - 1) is known (the snapshot's or 0), and
-/// first_index() - 1 is the snapshot's last index (0 without a snapshot).
+/// first_index() - 1 <= latest_snapshot().last.index: entries are compacted only
+/// behind a snapshot (some may be kept behind it for slow followers).
 class storage {
  public:
   virtual ~storage() = default;

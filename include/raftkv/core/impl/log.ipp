@@ -12,14 +12,21 @@ raft_log::raft_log(const storage& s)
     : storage_(&s),
       unstable_offset_(s.last_index() + 1),
       committed_(s.initial_hard_state().commit),
-      applying_(s.first_index() - 1),
-      applied_(s.first_index() - 1) {
+      applying_(std::max(s.first_index() - 1, s.latest_snapshot().last.index)),
+      applied_(applying_) {
   RAFTKV_ASSERT(committed_ <= s.last_index(), "persisted commit index beyond the persisted log");
+  RAFTKV_ASSERT(applied_ <= s.last_index(), "the snapshot is within the persisted log");
   committed_ = std::max(committed_, applied_);
+}
+
+index_t raft_log::first_index() const {
+  if (pending_snapshot_) return pending_snapshot_->last.index + 1;
+  return storage_->first_index();
 }
 
 index_t raft_log::last_index() const {
   if (!unstable_.empty()) return unstable_.back().index;
+  if (pending_snapshot_) return pending_snapshot_->last.index;
   return storage_->last_index();
 }
 
@@ -27,6 +34,10 @@ result<term_t> raft_log::term(index_t i) const {
   if (i >= unstable_offset_) {
     if (i - unstable_offset_ < unstable_.size()) return unstable_[i - unstable_offset_].term;
     return make_error_code(errc::unavailable);
+  }
+  if (pending_snapshot_) {
+    if (i == pending_snapshot_->last.index) return pending_snapshot_->last.term;
+    return make_error_code(errc::compacted);
   }
   return storage_->term(i);
 }
@@ -149,10 +160,39 @@ void raft_log::stable_to(entry_id id) {
   unstable_offset_ = id.index + 1;
 }
 
+void raft_log::restore(snapshot s) {
+  RAFTKV_ASSERT(s.last.index > committed_, "a restored snapshot lies beyond our commit index");
+  RAFTKV_ASSERT(s.data != nullptr, "a restored snapshot has data");
+  unstable_.clear();
+  unstable_offset_ = s.last.index + 1;
+  committed_ = s.last.index;
+  applying_ = s.last.index;  // the state machine jumps there when the Ready is applied
+  pending_snapshot_ = std::move(s);
+}
+
+void raft_log::stable_snapshot_to(index_t i) {
+  if (!pending_snapshot_ || pending_snapshot_->last.index != i) return;
+  RAFTKV_ASSERT(storage_->latest_snapshot().last.index >= i && storage_->first_index() > i,
+                "storage holds the restored snapshot");
+  pending_snapshot_.reset();
+  applied_ = std::max(applied_, i);
+}
+
+snapshot raft_log::latest_snapshot() const {
+  return pending_snapshot_ ? *pending_snapshot_ : storage_->latest_snapshot();
+}
+
 void raft_log::check() const {
   RAFTKV_ASSERT(applied_ <= applying_ && applying_ <= committed_, "applied <= applying <= committed");
   RAFTKV_ASSERT(committed_ <= last_index(), "committed <= last index");
-  RAFTKV_ASSERT(unstable_offset_ <= storage_->last_index() + 1, "unstable tail starts inside or right after storage");
+  if (pending_snapshot_) {
+    RAFTKV_ASSERT(unstable_offset_ == pending_snapshot_->last.index + 1,
+                  "entries after a pending snapshot follow it");
+    RAFTKV_ASSERT(applying_ >= pending_snapshot_->last.index, "a pending snapshot is being applied");
+  } else {
+    RAFTKV_ASSERT(unstable_offset_ <= storage_->last_index() + 1,
+                  "unstable tail starts inside or right after storage");
+  }
   for (std::size_t k = 0; k < unstable_.size(); ++k) {
     RAFTKV_ASSERT(unstable_[k].index == unstable_offset_ + k, "unstable entries are consecutive");
   }

@@ -57,6 +57,7 @@ std::string_view to_string(event_kind k) noexcept {
     case event_kind::append_conflict: return "append_conflict";
     case event_kind::log_truncated: return "log_truncated";
     case event_kind::commit_advanced: return "commit_advanced";
+    case event_kind::snapshot: return "snapshot";
     case event_kind::proposal_refused: return "proposal_refused";
     case event_kind::read_index: return "read_index";
     case event_kind::transfer: return "transfer";
@@ -76,7 +77,7 @@ result<void> config::validate() const {
   if (heartbeat_ticks < 1 || election_ticks <= heartbeat_ticks) return bad;
   if (max_append_entries < 1 || max_append_bytes < 1 || max_inflight_appends < 1) return bad;
   if (max_uncommitted_entries < 1 || max_pending_reads < 1 || max_events_per_ready < 1) return bad;
-  if (max_committed_bytes_per_ready < 1) return bad;
+  if (max_committed_bytes_per_ready < 1 || snapshot_chunk_bytes < 1) return bad;
   return {};
 }
 
@@ -115,6 +116,10 @@ bool node::well_formed(const message& m) const {
       if (e.index != m.index + 1 + k || e.term < prev_term || e.term > m.term) return false;
       prev_term = e.term;
     }
+  }
+  if (m.type == message_type::install_snapshot) {
+    if (m.index == 0 || m.log_term == 0 || m.log_term > m.term) return false;
+    if (m.context > m.snapshot_size || m.chunk.size() > m.snapshot_size - m.context) return false;
   }
   return true;
 }
@@ -205,6 +210,7 @@ void node::step_leader(message& m) {
   switch (m.type) {
     case message_type::append_entries_resp: handle_append_response(m); break;
     case message_type::heartbeat_resp: handle_heartbeat_response(m); break;
+    case message_type::install_snapshot_resp: handle_snapshot_response(m); break;
     case message_type::read_index: {
       auto r = handle_read_index(m.from, m.context);
       (void)r;  // a refusal is answered to the follower inside
@@ -212,6 +218,7 @@ void node::step_leader(message& m) {
     }
     case message_type::append_entries:
     case message_type::heartbeat:
+    case message_type::install_snapshot:
       // Two leaders in one term cannot happen among correct peers (Election
       // Safety); a misconfigured or hostile peer must not crash us.
       emit(event_kind::message_ignored, [&] {
@@ -233,6 +240,10 @@ void node::step_candidate(message& m) {
       become_follower(term_, m.from);
       handle_heartbeat(m);
       break;
+    case message_type::install_snapshot:
+      become_follower(term_, m.from);
+      handle_snapshot(m);
+      break;
     case message_type::request_vote_resp:
     case message_type::request_pre_vote_resp: handle_vote_response(m); break;
     default: break;
@@ -250,6 +261,11 @@ void node::step_follower(message& m) {
       election_elapsed_ = 0;
       leader_ = m.from;
       handle_heartbeat(m);
+      break;
+    case message_type::install_snapshot:
+      election_elapsed_ = 0;
+      leader_ = m.from;
+      handle_snapshot(m);
       break;
     case message_type::timeout_now: handle_timeout_now(m); break;
     case message_type::read_index_resp: handle_read_index_response(m); break;
@@ -280,6 +296,7 @@ void node::reset(term_t term) {
   transfer_elapsed_ = 0;
   broadcast_pending_ = false;
   drop_all_reads();
+  incoming_.reset();
 }
 
 void node::become_follower(term_t term, node_id leader) {
@@ -355,7 +372,7 @@ bool node::has_ready() const {
   if (role_ == role::leader && (broadcast_pending_ || can_start_read_round())) return true;
   if (soft_state{leader_, role_} != prev_soft_) return true;
   if (hard_state{term_, vote_, log_.committed()} != prev_hard_) return true;
-  return !log_.unstable_entries().empty() || log_.has_next_committed() || !msgs_.empty() ||
+  return !log_.unstable_entries().empty() || log_.pending_snapshot() || log_.has_next_committed() || !msgs_.empty() ||
          !msgs_after_persist_.empty() || !read_states_.empty() || !reads_dropped_.empty() ||
          !events_.empty() || events_dropped_ != 0;
 }
@@ -372,6 +389,7 @@ ready node::get_ready() {
   if (ss != prev_soft_) rd.soft = prev_soft_ = ss;
   const hard_state hs{term_, vote_, log_.committed()};
   if (hs != prev_hard_) rd.hard = prev_hard_ = hs;
+  rd.snapshot = log_.pending_snapshot();
   const auto unstable = log_.unstable_entries();
   rd.entries.assign(unstable.begin(), unstable.end());
   rd.committed_entries = log_.next_committed(cfg_.max_committed_bytes_per_ready);
@@ -395,6 +413,7 @@ void node::advance(const ready& rd) {
   RAFTKV_ASSERT(ready_outstanding_ && rd.number == ready_number_,
                 "advance() takes the ready returned last");
   ready_outstanding_ = false;
+  if (rd.snapshot) log_.stable_snapshot_to(rd.snapshot->last.index);
   if (!rd.entries.empty()) log_.stable_to(rd.entries.back().id());
   if (!rd.committed_entries.empty()) log_.applied_to(rd.committed_entries.back().index);
   if (role_ == role::leader) {
@@ -421,10 +440,15 @@ node_status node::status() const {
   s.election_timeout = role_ == role::leader ? cfg_.election_ticks : randomized_election_timeout_;
   s.transfer_target = transfer_target_;
   s.pending_reads = queued_reads_.size() + round_reads_.size() + forwarded_reads_.size();
+  const snapshot snap = log_.latest_snapshot();
+  s.snapshot_index = snap.last.index;
+  s.snapshot_term = snap.last.term;
+  s.incoming_snapshot_bytes = incoming_ ? incoming_->data.size() : 0;
   for (const auto& [id, pr] : progress_) {
     if (id == cfg_.id) continue;
     s.peers.push_back({id, pr.match, pr.next, pr.state, pr.inflight.count(), pr.recent_active,
-                       pr.ticks_since_contact});
+                       pr.ticks_since_contact, pr.sending_snapshot.last.index, pr.snapshot_acked,
+                       pr.sending_snapshot.size_bytes()});
   }
   return s;
 }
@@ -443,9 +467,17 @@ void node::check_invariants() const {
       for (const auto& [id, pr] : progress_) {
         RAFTKV_ASSERT(pr.match < pr.next, "progress: match < next");
         RAFTKV_ASSERT(pr.match <= log_.last_index(), "progress: match within our log");
+        if (pr.state == progress_state::snapshot) {
+          RAFTKV_ASSERT(!pr.sending_snapshot.empty() && pr.match < pr.sending_snapshot.last.index,
+                        "progress: a snapshot is sent only to a follower behind it");
+          RAFTKV_ASSERT(pr.snapshot_acked <= pr.sending_snapshot.size_bytes() &&
+                            pr.snapshot_sent <= pr.sending_snapshot.size_bytes(),
+                        "progress: acknowledged bytes within the snapshot");
+        }
       }
       RAFTKV_ASSERT(read_round_ != 0 || round_reads_.empty(), "reads wait only in a live round");
       RAFTKV_ASSERT(forwarded_reads_.empty(), "a leader forwards no reads");
+      RAFTKV_ASSERT(!incoming_, "a leader receives no snapshot");
       break;
     case role::candidate:
       RAFTKV_ASSERT(vote_ == cfg_.id, "a candidate votes for itself");

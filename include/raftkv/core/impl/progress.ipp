@@ -28,11 +28,21 @@ void inflights::free_first() {
 }
 
 std::string_view to_string(progress_state s) noexcept {
-  return s == progress_state::probe ? "probe" : "replicate";
+  switch (s) {
+    case progress_state::probe: return "probe";
+    case progress_state::replicate: return "replicate";
+    case progress_state::snapshot: return "snapshot";
+  }
+  return "unknown";
 }
 
 bool progress::is_paused() const {
-  return state == progress_state::probe ? probe_sent : inflight.full();
+  switch (state) {
+    case progress_state::probe: return probe_sent;
+    case progress_state::replicate: return inflight.full();
+    case progress_state::snapshot: return true;
+  }
+  return true;
 }
 
 void progress::become_probe() {
@@ -40,6 +50,7 @@ void progress::become_probe() {
   probe_sent = false;
   next = match + 1;
   inflight.reset();
+  sending_snapshot = {};
 }
 
 void progress::become_replicate() {
@@ -47,6 +58,17 @@ void progress::become_replicate() {
   probe_sent = false;
   next = match + 1;
   inflight.reset();
+  sending_snapshot = {};
+}
+
+void progress::become_snapshot(core::snapshot s) {
+  state = progress_state::snapshot;
+  probe_sent = false;
+  inflight.reset();
+  sending_snapshot = std::move(s);
+  snapshot_acked = 0;
+  snapshot_sent = 0;
+  snapshot_idle_heartbeats = 0;
 }
 
 bool progress::maybe_update(index_t n) {
@@ -61,6 +83,7 @@ bool progress::maybe_update(index_t n) {
 }
 
 bool progress::maybe_decrease_to(index_t rejected, index_t candidate_next) {
+  if (state == progress_state::snapshot) return false;  // an append sent before the snapshot
   if (state == progress_state::replicate) {
     if (rejected <= match) return false;  // stale: an older append was rejected
   } else if (rejected != next - 1) {

@@ -53,8 +53,12 @@ bool node::maybe_send_append(node_id to, bool send_if_empty) {
   auto prev_term = log_.term(pr.next - 1);
   auto ents = log_.slice(pr.next, log_.last_index() + 1, cfg_.max_append_bytes,
                          cfg_.max_append_entries);
-  // Nothing is compacted while snapshots do not exist, so what a follower needs is held.
-  RAFTKV_ASSERT(prev_term.has_value() && ents.has_value(), "entries for a follower are in the log");
+  if (!prev_term || !ents) {
+    // next <= last index + 1 always, so only compaction can make entries missing.
+    RAFTKV_ASSERT((prev_term ? ents.error() : prev_term.error()) == errc::compacted,
+                  "entries for a follower are in the log unless compacted");
+    return start_snapshot(to);
+  }
   if (ents->empty() && !send_if_empty) return false;
   message m{.type = message_type::append_entries,
             .to = to,
@@ -88,8 +92,10 @@ void node::send_heartbeat(node_id to, std::uint64_t read_round) {
 }
 
 void node::broadcast_heartbeat() {
-  for (node_id to : cfg_.voters) {
-    if (to != cfg_.id) send_heartbeat(to, read_round_);
+  for (auto& [to, pr] : progress_) {
+    if (to == cfg_.id) continue;
+    if (pr.state == progress_state::snapshot) ++pr.snapshot_idle_heartbeats;
+    send_heartbeat(to, read_round_);
   }
 }
 
@@ -210,6 +216,13 @@ void node::handle_append_response(const message& m) {
   if (!pr.maybe_update(m.index)) return;  // an old or duplicate acknowledgement
   if (pr.state == progress_state::probe) {
     pr.become_replicate();
+  } else if (pr.state == progress_state::snapshot) {
+    if (pr.match < pr.sending_snapshot.last.index && pr.match + 1 < log_.first_index()) return;
+    emit(event_kind::snapshot, [&] {
+      return cat(m.from, " holds our log through index ", pr.match,
+                 " now; snapshot transfer over, replicating entries from ", pr.match + 1);
+    });
+    pr.become_replicate();
   } else {
     pr.inflight.free_to(m.index);
   }
@@ -233,6 +246,7 @@ void node::handle_heartbeat_response(const message& m) {
   // may have been lost (it restarted, or the network dropped them), and only an
   // append's consistency check makes it tell us where its log really ends.
   if (pr.match < log_.last_index()) maybe_send_append(m.from, true);
+  resend_stalled_snapshot(m.from);
   if (m.context != 0) ack_read_round(m.from, m.context);
 }
 
