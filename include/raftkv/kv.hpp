@@ -1,0 +1,4 @@
+// raftkv/kv.hpp: the pure key-value layer in one include.
+#pragma once
+
+#include <raftkv/kv/command.hpp>
