@@ -2,3 +2,4 @@
 #pragma once
 
 #include <raftkv/kv/command.hpp>
+#include <raftkv/kv/state_machine.hpp>
