@@ -6,6 +6,8 @@
 // mean the same on every host. Used only by the kv .ipp bodies.
 #pragma once
 
+#include <raftkv/detail/crc32c.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -94,38 +96,6 @@ class reader {
   bool ok_ = true;       ///< false after the first read past the end (sticky)
 };
 
-/// The CRC-32C (Castagnoli) lookup tables for slicing-by-8, built at compile time.
-inline constexpr std::array<std::array<std::uint32_t, 256>, 8> crc32c_tables = [] {
-  std::array<std::array<std::uint32_t, 256>, 8> t{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) != 0 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-    t[0][i] = c;
-  }
-  for (std::size_t s = 1; s < 8; ++s) {
-    for (std::size_t i = 0; i < 256; ++i) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xff];
-  }
-  return t;
-}();
-
-/// CRC-32C of `data` (crc32c("123456789") == 0xe3069283). Detects every
-/// error burst of up to 32 bits, so every single flipped byte.
-inline std::uint32_t crc32c(std::string_view data) {
-  const auto& t = crc32c_tables;
-  auto byte = [&](std::size_t i) { return std::uint32_t{static_cast<unsigned char>(data[i])}; };
-  auto word = [&](std::size_t i) {
-    return byte(i) | byte(i + 1) << 8 | byte(i + 2) << 16 | byte(i + 3) << 24;
-  };
-  std::uint32_t c = 0xffffffffu;
-  std::size_t i = 0;
-  for (; i + 8 <= data.size(); i += 8) {
-    const std::uint32_t lo = c ^ word(i);
-    const std::uint32_t hi = word(i + 4);
-    c = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
-        t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
-  }
-  for (; i < data.size(); ++i) c = t[0][(c ^ byte(i)) & 0xff] ^ (c >> 8);
-  return c ^ 0xffffffffu;
-}
+using raftkv::detail::crc32c;
 
 }  // namespace raftkv::kv::detail
