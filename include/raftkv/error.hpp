@@ -28,6 +28,8 @@ enum class errc {
   invalid_config = 10,      ///< a configuration value is out of range
   bad_message = 11,         ///< a message is malformed or not addressed to us
   read_dropped = 12,        ///< a ReadIndex request was abandoned (leadership changed)
+  bad_command = 13,         ///< a KV command's bytes or fields are malformed (kv/command.hpp)
+  bad_snapshot = 14,        ///< a KV snapshot is truncated, corrupt or of an unknown version
 };
 
 /// The category naming raftkv's outcomes ("raftkv").

@@ -27,6 +27,8 @@ class raftkv_category_impl final : public boost::system::error_category {
       case errc::invalid_config: return "invalid configuration";
       case errc::bad_message: return "malformed or misaddressed message";
       case errc::read_dropped: return "read abandoned: leadership changed";
+      case errc::bad_command: return "malformed key-value command";
+      case errc::bad_snapshot: return "corrupt, truncated or unknown key-value snapshot";
     }
     return "unknown raftkv error " + std::to_string(ev);
   }

@@ -1,0 +1,54 @@
+// Bodies for raftkv/kv/command.hpp; compiled once by lib/kv.cpp.
+#pragma once
+
+#include <raftkv/assert.hpp>
+#include <raftkv/kv/command.hpp>
+#include <raftkv/kv/detail/codec.hpp>
+
+namespace raftkv::kv {
+
+std::string_view to_string(op_kind k) noexcept {
+  switch (k) {
+    case op_kind::put: return "put";
+    case op_kind::del: return "del";
+  }
+  return "unknown";
+}
+
+result<void> validate(const command& c) {
+  const bool known_op = c.op == op_kind::put || c.op == op_kind::del;
+  const bool seq_ok = c.client_id == no_client ? c.seq == 0 : c.seq >= 1;
+  const bool key_ok = !c.key.empty() && c.key.size() <= max_key_bytes;
+  const bool value_ok = c.op == op_kind::del ? c.value.empty() : c.value.size() <= max_value_bytes;
+  if (!(known_op && seq_ok && key_ok && value_ok)) return make_error_code(errc::bad_command);
+  return {};
+}
+
+std::string encode(const command& c) {
+  RAFTKV_ASSERT(validate(c).has_value(), "only valid commands are encoded");
+  std::string out;
+  out.reserve(command_overhead_bytes + c.key.size() + c.value.size());
+  detail::put_u8(out, command_version);
+  detail::put_u8(out, static_cast<std::uint8_t>(c.op));
+  detail::put_u64(out, c.client_id);
+  detail::put_u64(out, c.seq);
+  detail::put_bytes(out, c.key);
+  detail::put_bytes(out, c.value);
+  return out;
+}
+
+result<command> decode(std::string_view bytes) {
+  detail::reader r(bytes);
+  if (r.get_u8() != command_version) return make_error_code(errc::bad_command);
+  command c;
+  c.op = static_cast<op_kind>(r.get_u8());
+  c.client_id = r.get_u64();
+  c.seq = r.get_u64();
+  c.key = r.get_bytes(max_key_bytes);
+  c.value = r.get_bytes(max_value_bytes);
+  if (!r.done()) return make_error_code(errc::bad_command);  // truncated or trailing bytes
+  if (auto v = validate(c); !v) return v.error();
+  return c;
+}
+
+}  // namespace raftkv::kv

@@ -1,0 +1,181 @@
+// raftkv/kv/state_machine.hpp: the replicated key-value state machine.
+//
+// Every replica applies the same committed entries in the same order and so
+// reaches the same state: nothing here reads a clock, draws a random number or
+// lets hash order reach a result or a snapshot (ordered maps throughout).
+//
+// Writes are exactly-once through client sessions (thesis §6.3): a session
+// remembers its client's last applied seq and that write's result, so a retry
+// of a committed write gets the original answer instead of being applied
+// again. The session table is bounded; when full, the session idle the longest
+// is evicted: the one whose last entry (applied, retried or stale write) has
+// the lowest log index, the same on every replica. That client's next write
+// fails with session_expired instead of risking a double apply. Only a client
+// that keeps retrying its seq 1 after eviction can be applied twice; clients
+// avoid that by opening sessions with a fresh client id.
+//
+// Snapshot format, version 1 (little-endian, strings u32-length-prefixed):
+//
+//   4 bytes magic "RKVS", u8 version = snapshot_version (1)
+//   u64 applied_index
+//   u64 key_count, then per key in ascending byte order: key, value
+//   u64 session_count, then per session in ascending client_id order:
+//     u64 client_id, u64 last_seq, u64 last_activity,
+//     u8 status, u64 index, u8 has_previous, [previous]   (the cached result)
+//   u32 CRC-32C of every byte before it
+//
+// restore() accepts exactly what serialize() produces, so restoring and
+// serialising again gives the same bytes.
+// Pure: standard library, raftkv/core and raftkv/error.hpp only.
+#pragma once
+
+#include <raftkv/core/types.hpp>
+#include <raftkv/error.hpp>
+#include <raftkv/kv/command.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace raftkv::kv {
+
+namespace detail {
+class reader;
+}  // namespace detail
+
+/// The version byte serialize() writes and restore() accepts.
+inline constexpr std::uint8_t snapshot_version = 1;
+
+/// How one log entry came out.
+enum class apply_status : std::uint8_t {
+  ok = 0,               ///< applied (or, for a retry, was applied earlier)
+  not_found = 1,        ///< a delete of a key that did not exist; nothing changed
+  bad_command = 2,      ///< the entry's bytes did not decode; nothing changed
+  session_expired = 3,  ///< an unknown client sent seq != 1: its session was evicted (§6.3)
+  stale_request = 4,    ///< seq below the session's last: the client already moved on
+};
+
+/// "ok", "not_found", "bad_command", "session_expired" or "stale_request".
+std::string_view to_string(apply_status s) noexcept;
+
+/// The answer for the client whose command an entry carried.
+struct apply_result {
+  apply_status status = apply_status::ok;
+  std::optional<std::string> previous{};  ///< the key's value before the write, if it had one
+  core::index_t index = 0;  ///< the entry that took effect: the original one for a retry
+  bool duplicate = false;   ///< a retry answered from the session; nothing was applied now
+
+  friend bool operator==(const apply_result&, const apply_result&) = default;
+};
+
+/// One key and its value, as list() returns them.
+struct key_value {
+  std::string key{};
+  std::string value{};
+  friend bool operator==(const key_value&, const key_value&) = default;
+};
+
+/// Limits of one state machine. Must be the same on every replica, since it
+/// decides which sessions are evicted.
+struct config {
+  /// Client sessions kept; opening one more evicts the least recently active.
+  std::size_t max_sessions = 10000;
+
+  /// errc::invalid_config unless max_sessions >= 1.
+  result<void> validate() const;
+  friend bool operator==(const config&, const config&) = default;
+};
+
+/// The key-value store and its client sessions, advanced by committed entries.
+class state_machine {
+ public:
+  /// An empty store with nothing applied; `cfg` must validate (asserted).
+  explicit state_machine(config cfg = {});
+
+  /// Applies the command encoded in the entry at `index`. `index` must exceed
+  /// applied_index() (asserted); it becomes applied_index() whatever the outcome.
+  apply_result apply(core::index_t index, std::string_view data);
+  /// Applies an already decoded command, as apply() does after decoding (a
+  /// command that does not validate gives bad_command).
+  apply_result apply(core::index_t index, command c);
+  /// Records that the entry at `index` (a no-op or anything else without a
+  /// command) was applied. `index` must exceed applied_index() (asserted).
+  void apply_noop(core::index_t index);
+
+  /// The value of `key`, if present.
+  std::optional<std::string> get(std::string_view key) const;
+  /// Up to `limit` keys starting with `prefix`, with their values, in
+  /// ascending byte order of key.
+  std::vector<key_value> list(std::string_view prefix, std::size_t limit) const;
+  /// Number of keys.
+  std::size_t size() const { return data_.size(); }
+  /// Sum of the sizes of every key and value.
+  std::uint64_t bytes() const { return bytes_; }
+  /// The index of the last entry applied, 0 before any.
+  core::index_t applied_index() const { return applied_index_; }
+  /// Number of client sessions held (at most config::max_sessions, unless a
+  /// restored snapshot held more: see restore()).
+  std::size_t session_count() const { return sessions_.size(); }
+  /// The limits this machine runs with.
+  const config& cfg() const { return cfg_; }
+
+  /// The whole state (keys, sessions, applied index) in the format above.
+  std::string serialize() const;
+  /// The state machine `data` holds, run with `cfg` (which must validate,
+  /// asserted), or errc::bad_snapshot when `data` is truncated, corrupt
+  /// (checksum), of an unknown version or breaks an invariant. Never asserts
+  /// on the bytes. A snapshot with more sessions than cfg.max_sessions is kept
+  /// whole; the excess is evicted as new sessions open.
+  static result<state_machine> restore(std::string_view data, config cfg = {});
+
+  /// Same keys, values, sessions and applied index (the config aside).
+  bool same_state(const state_machine& other) const;
+
+ private:
+  /// One client's session (thesis §6.3).
+  struct session {
+    std::uint64_t last_seq = 0;       ///< seq of the last applied write; >= 1 once opened
+    /// Index of the last entry carrying a write of this client (applied,
+    /// retried or stale); <= applied_index_ and unique across sessions, since
+    /// each entry touches one session at most.
+    core::index_t last_activity = 0;
+    apply_result last_result{};       ///< answer to last_seq: ok or not_found, duplicate false
+    friend bool operator==(const session&, const session&) = default;
+  };
+  using session_map = std::map<std::uint64_t, session>;
+
+  /// Makes `index` the applied index; asserts it is past the current one.
+  void advance_to(core::index_t index);
+  /// Performs the put or delete of `c` (already deduplicated) at `index`.
+  apply_result execute(core::index_t index, command&& c);
+  /// A new, empty session for `client_id` active at `index`, after evicting
+  /// the least recently active sessions while the table is full.
+  session_map::iterator open_session(std::uint64_t client_id, core::index_t index);
+  /// Marks the session `it` active at `index` (the newest activity).
+  void touch(session_map::iterator it, core::index_t index);
+  /// restore() helpers: read the key or session section into `sm`; false
+  /// when the bytes are short or break an invariant.
+  static bool read_keys(detail::reader& r, state_machine& sm);
+  static bool read_sessions(detail::reader& r, state_machine& sm);
+
+  config cfg_;  ///< fixed at construction
+  /// The store. Invariant: keys are 1 ..= max_key_bytes bytes and values at
+  /// most max_value_bytes. Updated only by execute() and restore().
+  std::map<std::string, std::string, std::less<>> data_;
+  std::uint64_t bytes_ = 0;          ///< sum of key and value sizes in data_; kept by execute()
+  core::index_t applied_index_ = 0;  ///< last applied entry; only grows (advance_to())
+  /// Sessions by client id (no_client never has one). Invariant: every
+  /// last_activity <= applied_index_, and at most cfg_.max_sessions entries
+  /// unless restored from a bigger snapshot.
+  session_map sessions_;
+  /// last_activity -> client id, one entry per session: the eviction order.
+  /// Updated with sessions_ by open_session(), touch() and restore().
+  std::map<core::index_t, std::uint64_t> by_activity_;
+};
+
+}  // namespace raftkv::kv

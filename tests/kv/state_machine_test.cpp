@@ -1,0 +1,265 @@
+// Unit tests of the key-value state machine (kv/state_machine.hpp): the store,
+// applied-index tracking, client sessions (thesis §6.3) and determinism.
+#include <doctest/doctest.h>
+
+#include <kv/kv_support.hpp>
+#include <support/harness.hpp>
+
+#include <raftkv/kv.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using raftkv::kv::apply_result;
+using raftkv::kv::apply_status;
+using raftkv::kv::config;
+using raftkv::kv::key_value;
+using raftkv::kv::state_machine;
+using raftkv::kv::test::apply_all;
+using raftkv::kv::test::del;
+using raftkv::kv::test::put;
+using raftkv::kv::test::workload;
+
+/// A machine whose next entry index is chosen for the caller.
+struct machine {
+  state_machine sm;
+  explicit machine(config cfg = {}) : sm(cfg) {}
+  apply_result operator()(const std::string& data) { return sm.apply(sm.applied_index() + 1, data); }
+};
+
+}  // namespace
+
+TEST_CASE("put, get and delete keep the store and its byte count") {
+  machine m;
+  CHECK(m.sm.size() == 0);
+  CHECK(m.sm.bytes() == 0);
+  CHECK_FALSE(m.sm.get("a").has_value());
+
+  apply_result r = m(put(0, 0, "a", "one"));
+  CHECK(r == apply_result{.status = apply_status::ok, .previous = std::nullopt, .index = 1});
+  CHECK(m.sm.get("a") == "one");
+  CHECK(m.sm.bytes() == 4);
+
+  r = m(put(0, 0, "a", "three"));
+  CHECK(r == apply_result{.status = apply_status::ok, .previous = "one", .index = 2});
+  CHECK(m.sm.get("a") == "three");
+  CHECK(m.sm.size() == 1);
+  CHECK(m.sm.bytes() == 6);
+
+  r = m(put(0, 0, "b", ""));
+  CHECK(r.previous == std::nullopt);
+  CHECK(m.sm.get("b") == "");
+  CHECK(m.sm.bytes() == 7);
+
+  r = m(del(0, 0, "missing"));
+  CHECK(r == apply_result{.status = apply_status::not_found, .previous = std::nullopt, .index = 4});
+  CHECK(m.sm.size() == 2);
+
+  r = m(del(0, 0, "a"));
+  CHECK(r == apply_result{.status = apply_status::ok, .previous = "three", .index = 5});
+  CHECK_FALSE(m.sm.get("a").has_value());
+  CHECK(m.sm.size() == 1);
+  CHECK(m.sm.bytes() == 1);
+  CHECK(m.sm.applied_index() == 5);
+}
+
+TEST_CASE("list returns keys with a prefix in byte order, up to a limit") {
+  machine m;
+  for (const char* k : {"b/2", "a", "b/1", "b/10", "c", "b"}) m(put(0, 0, k, std::string("v") + k));
+  m(put(0, 0, std::string("b/\xff", 3), "high"));
+  m(put(0, 0, std::string("b/\0", 3), "low"));
+
+  auto keys = [](const std::vector<key_value>& kvs) {
+    std::vector<std::string> out;
+    for (const auto& kv : kvs) out.push_back(kv.key);
+    return out;
+  };
+  CHECK(keys(m.sm.list("b/", 100)) ==
+        std::vector<std::string>{std::string("b/\0", 3), "b/1", "b/10", "b/2", "b/\xff"});
+  CHECK(keys(m.sm.list("b/", 2)) == std::vector<std::string>{std::string("b/\0", 3), "b/1"});
+  CHECK(keys(m.sm.list("", 3)) == std::vector<std::string>{"a", "b", std::string("b/\0", 3)});
+  CHECK(m.sm.list("", 100).size() == 8);
+  CHECK(m.sm.list("b/", 0).empty());
+  CHECK(m.sm.list("bb", 10).empty());
+  CHECK(m.sm.list("z", 10).empty());
+  CHECK(m.sm.list("b/1", 10) == std::vector<key_value>{{"b/1", "vb/1"}, {"b/10", "vb/10"}});
+}
+
+TEST_CASE("every entry advances the applied index, which only grows") {
+  raftkv::test::throwing_asserts guard;
+  state_machine sm;
+  CHECK(sm.applied_index() == 0);
+  sm.apply_noop(1);
+  CHECK(sm.applied_index() == 1);
+
+  SUBCASE("a command") {
+    CHECK(sm.apply(2, put(0, 0, "k", "v")).status == apply_status::ok);
+    CHECK(sm.applied_index() == 2);
+  }
+  SUBCASE("undecodable data, which changes nothing else") {
+    const apply_result r = sm.apply(2, "not a command");
+    CHECK(r == apply_result{.status = apply_status::bad_command, .index = 2});
+    CHECK(sm.applied_index() == 2);
+    CHECK(sm.size() == 0);
+  }
+  SUBCASE("an invalid decoded command is bad_command too") {
+    CHECK(sm.apply(2, raftkv::kv::command{.key = ""}).status == apply_status::bad_command);
+  }
+  SUBCASE("gaps are allowed (entries without commands need not be reported)") {
+    sm.apply_noop(5);
+    CHECK(sm.applied_index() == 5);
+  }
+  SUBCASE("an index at or below the applied one is a bug") {
+    CHECK_THROWS_AS(sm.apply_noop(1), raftkv::test::invariant_violation);
+    CHECK_THROWS_AS(sm.apply(1, put(0, 0, "k", "v")), raftkv::test::invariant_violation);
+    CHECK_THROWS_AS(sm.apply(0, "x"), raftkv::test::invariant_violation);
+    CHECK(sm.size() == 0);
+  }
+}
+
+TEST_CASE("a retried write gets its original result and is not applied again (thesis §6.3)") {
+  machine m;
+  const apply_result first = m(put(7, 1, "k", "a"));
+  CHECK(first == apply_result{.status = apply_status::ok, .index = 1});
+  m(put(0, 0, "k", "b"));  // someone else overwrites k
+
+  const apply_result retry = m(put(7, 1, "k", "a"));
+  CHECK(retry.duplicate);
+  CHECK(retry.status == apply_status::ok);
+  CHECK(retry.index == 1);  // the entry that took effect
+  CHECK(retry.previous == std::nullopt);
+  CHECK(m.sm.get("k") == "b");  // the retry did not write again
+  CHECK(m.sm.applied_index() == 3);
+
+  SUBCASE("a cached result keeps the previous value") {
+    const apply_result r = m(put(7, 2, "k", "c"));
+    CHECK(r.previous == "b");
+    m(put(0, 0, "k", "d"));
+    const apply_result again = m(put(7, 2, "k", "c"));
+    CHECK(again == apply_result{.status = apply_status::ok, .previous = "b", .index = 4,
+                                .duplicate = true});
+    CHECK(m.sm.get("k") == "d");
+  }
+  SUBCASE("a cached not_found stays not_found after the key appears") {
+    CHECK(m(del(7, 2, "gone")).status == apply_status::not_found);
+    m(put(0, 0, "gone", "here"));
+    const apply_result again = m(del(7, 2, "gone"));
+    CHECK(again.status == apply_status::not_found);
+    CHECK(again.duplicate);
+    CHECK(m.sm.get("gone") == "here");
+  }
+}
+
+TEST_CASE("a write older than the session's last is stale and changes nothing") {
+  machine m;
+  m(put(7, 1, "k", "a"));
+  m(put(7, 2, "k", "b"));
+  const apply_result r = m(put(7, 1, "k", "old"));
+  CHECK(r == apply_result{.status = apply_status::stale_request, .index = 3});
+  CHECK(m.sm.get("k") == "b");
+  // Gaps in seq are fine: writes the client gave up on never reached the log.
+  CHECK(m(put(7, 5, "k", "e")).status == apply_status::ok);
+  CHECK(m(put(7, 4, "k", "d")).status == apply_status::stale_request);
+  CHECK(m.sm.get("k") == "e");
+}
+
+TEST_CASE("an unknown client must start at seq 1, else its session expired") {
+  machine m;
+  const apply_result r = m(put(9, 2, "k", "v"));
+  CHECK(r == apply_result{.status = apply_status::session_expired, .index = 1});
+  CHECK_FALSE(m.sm.get("k").has_value());
+  CHECK(m.sm.session_count() == 0);  // no session was opened
+  CHECK(m(put(9, 1, "k", "v")).status == apply_status::ok);
+  CHECK(m.sm.session_count() == 1);
+}
+
+TEST_CASE("client 0 has no session: every write applies") {
+  machine m;
+  CHECK(m(put(0, 0, "k", "a")).previous == std::nullopt);
+  const apply_result r = m(put(0, 0, "k", "a"));
+  CHECK_FALSE(r.duplicate);
+  CHECK(r.previous == "a");  // applied a second time
+  CHECK(m(del(0, 0, "k")).status == apply_status::ok);
+  CHECK(m(del(0, 0, "k")).status == apply_status::not_found);
+  CHECK(m.sm.session_count() == 0);
+}
+
+TEST_CASE("a full session table evicts the least recently active session") {
+  machine m(config{.max_sessions = 3});
+  m(put(1, 1, "a", "1"));  // index 1
+  m(put(2, 1, "b", "1"));  // index 2
+  m(put(3, 1, "c", "1"));  // index 3
+  m(put(1, 2, "a", "2"));  // index 4: client 1 is now the most recent
+  CHECK(m.sm.session_count() == 3);
+
+  m(put(4, 1, "d", "1"));  // index 5: evicts client 2 (last active at 2)
+  CHECK(m.sm.session_count() == 3);
+  CHECK(m(put(2, 2, "b", "2")).status == apply_status::session_expired);
+  CHECK(m.sm.get("b") == "1");
+  CHECK(m(put(1, 2, "a", "2")).duplicate);  // index 7; clients 1 and 3 survive
+  CHECK(m(put(3, 1, "c", "1")).duplicate);  // index 8
+
+  SUBCASE("retries and stale writes count as activity") {
+    CHECK(m(put(4, 2, "d", "2")).status == apply_status::ok);  // 9; now 1@7, 3@8, 4@9
+    CHECK(m(put(1, 1, "a", "x")).status == apply_status::stale_request);  // 10: 1@10
+    m(put(5, 1, "e", "1"));  // 11: evicts 3, the oldest once the stale write counted
+    CHECK(m(put(3, 2, "c", "2")).status == apply_status::session_expired);  // 12
+    CHECK(m(put(4, 2, "d", "2")).duplicate);  // 13: 1@10, 5@11, 4@13
+    m(put(6, 1, "f", "1"));                   // 14: evicts 1, not 4 (its retry counted)
+    CHECK(m(put(1, 3, "a", "3")).status == apply_status::session_expired);
+    CHECK(m(put(4, 3, "d", "3")).status == apply_status::ok);
+    CHECK(m(put(5, 2, "e", "2")).status == apply_status::ok);
+    CHECK(m(put(6, 2, "f", "2")).status == apply_status::ok);
+  }
+  SUBCASE("the same entries evict the same session on another replica") {
+    machine other(config{.max_sessions = 3});
+    for (const auto& e : {put(1, 1, "a", "1"), put(2, 1, "b", "1"), put(3, 1, "c", "1"),
+                          put(1, 2, "a", "2"), put(4, 1, "d", "1"), put(2, 2, "b", "2"),
+                          put(1, 2, "a", "2"), put(3, 1, "c", "1")}) {
+      other(e);
+    }
+    CHECK(other.sm.serialize() == m.sm.serialize());
+  }
+}
+
+TEST_CASE("replicas applying the same entries end in byte-identical states") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    const auto entries = workload(seed, 500, 8);
+    state_machine a(config{.max_sessions = 5});
+    state_machine b(config{.max_sessions = 5});
+    const auto ra = apply_all(a, entries);
+    const auto rb = apply_all(b, entries);
+    CHECK(ra == rb);
+    CHECK(a.serialize() == b.serialize());
+    CHECK(a.same_state(b));
+    // A different history gives a different state: the check above can fail.
+    state_machine c(config{.max_sessions = 5});
+    apply_all(c, workload(seed + 1000, 500, 8));
+    CHECK(c.serialize() != a.serialize());
+  }
+}
+
+TEST_CASE("the workload exercises every outcome") {
+  state_machine sm(config{.max_sessions = 5});
+  std::vector<int> seen(5, 0);
+  for (const auto& r : apply_all(sm, workload(3, 2000, 8))) {
+    ++seen[static_cast<std::size_t>(r.status)];
+  }
+  for (std::size_t s = 0; s < seen.size(); ++s) {
+    CAPTURE(raftkv::kv::to_string(static_cast<apply_status>(s)));
+    CHECK(seen[s] > 0);
+  }
+}
+
+TEST_CASE("config and status names") {
+  CHECK(config{}.max_sessions == 10000);
+  CHECK(config{}.validate().has_value());
+  CHECK(config{.max_sessions = 0}.validate().error() ==
+        make_error_code(raftkv::errc::invalid_config));
+  CHECK(raftkv::kv::to_string(apply_status::session_expired) == "session_expired");
+  CHECK(raftkv::kv::to_string(apply_status::stale_request) == "stale_request");
+}
