@@ -11,7 +11,7 @@ import os, shutil, subprocess, sys, tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-TESTS = ["test_sim", "test_core_paper", "test_scenario"]
+TESTS = ["test_sim", "test_core_paper", "test_scenario", "test_core_snapshot"]
 
 
 def parse(path):

@@ -1,0 +1,112 @@
+// Bodies for raftkv/server/replica.hpp; compiled once by lib/server.cpp.
+#pragma once
+
+#include <raftkv/assert.hpp>
+#include <raftkv/server/replica.hpp>
+
+#include <stdexcept>
+#include <utility>
+
+namespace raftkv::server {
+
+std::unique_ptr<replica> replica::open(const replica_options& opts) {
+  if (!opts.raft.validate()) throw std::invalid_argument("invalid Raft configuration");
+  if (!opts.kv.validate()) throw std::invalid_argument("invalid state machine configuration");
+  storage::disk d = storage::disk::open(opts.data_dir, {opts.cluster_id, opts.raft.id}, opts.disk);
+  return std::unique_ptr<replica>(new replica(opts, std::move(d)));
+}
+
+replica::replica(const replica_options& opts, storage::disk d)
+    : opts_(opts), disk_(std::move(d)), state_(opts.kv) {
+  const storage::recovered& rec = disk_.recovered_state();
+  warnings_ = rec.warnings;
+  if (!rec.snap.empty()) {
+    log_.apply_snapshot(rec.snap);
+    auto restored = kv::state_machine::restore(*rec.snap.data, opts_.kv);
+    if (!restored) {
+      throw storage::storage_error("snapshot through index " + std::to_string(rec.snap.last.index) +
+                                   " in " + disk_.path().string() +
+                                   " passed its checksum but is not a valid state machine: " +
+                                   restored.error().message());
+    }
+    state_ = std::move(*restored);
+  }
+  log_.append(rec.entries);
+  log_.set_hard_state(rec.hard);
+  node_ = std::make_unique<core::node>(opts_.raft, log_);
+}
+
+std::optional<cycle> replica::begin() {
+  if (in_cycle_ || !node_->has_ready()) return std::nullopt;
+  cycle c;
+  c.rd = node_->get_ready();
+  c.job.batch.restored = c.rd.snapshot;
+  c.job.batch.hard = c.rd.hard;
+  c.job.batch.entries = c.rd.entries;
+  c.job.save = std::exchange(unsaved_snapshot_, std::nullopt);
+  c.job.compact_to = std::exchange(unsaved_compact_to_, 0);
+  in_cycle_ = true;
+  return c;
+}
+
+void replica::write(const disk_job& job) {
+  const bool changes = job.batch.restored || job.batch.hard || !job.batch.entries.empty();
+  if (changes) disk_.write(job.batch);
+  if (job.save) disk_.save_snapshot(*job.save);
+  if (job.compact_to != 0) disk_.compact(job.compact_to);
+}
+
+finish_result replica::finish(cycle& c) {
+  RAFTKV_ASSERT(in_cycle_, "finish() follows begin()");
+  finish_result out;
+  core::ready& rd = c.rd;
+  if (rd.snapshot) {
+    log_.apply_snapshot(*rd.snapshot);
+    auto restored = kv::state_machine::restore(*rd.snapshot->data, opts_.kv);
+    // The leader sent it from its own state machine; a bad one is a bug or a
+    // hostile peer, and applying entries on top of a wrong state is worse.
+    RAFTKV_ASSERT(restored.has_value(), "a snapshot from the leader restores");
+    state_ = std::move(*restored);
+    applied_since_snapshot_ = applied_bytes_since_snapshot_ = 0;
+    ++stats_.snapshots_restored;
+  }
+  if (rd.hard) log_.set_hard_state(*rd.hard);
+  log_.append(rd.entries);
+  stats_.entries_persisted += rd.entries.size();
+  if (rd.snapshot || rd.hard || !rd.entries.empty()) ++stats_.syncs;
+  for (const core::entry& e : rd.committed_entries) {
+    if (e.type == core::entry_type::noop) {
+      state_.apply_noop(e.index);
+    } else {
+      out.applied.push_back({e.id(), state_.apply(e.index, e.data)});
+      applied_bytes_since_snapshot_ += e.data.size();
+    }
+    ++applied_since_snapshot_;
+  }
+  node_->advance(rd);
+  in_cycle_ = false;
+  ++stats_.readies;
+  maybe_snapshot(out);
+  return out;
+}
+
+void replica::maybe_snapshot(finish_result& out) {
+  const bool by_count = opts_.snapshot_entries != 0 && applied_since_snapshot_ >= opts_.snapshot_entries;
+  const bool by_size = opts_.snapshot_bytes != 0 && applied_bytes_since_snapshot_ >= opts_.snapshot_bytes;
+  if (!by_count && !by_size) return;
+  const core::index_t at = state_.applied_index();
+  if (at <= log_.latest_snapshot().last.index) return;
+  auto data = std::make_shared<const std::string>(state_.serialize());
+  auto made = log_.create_snapshot(at, std::move(data));
+  RAFTKV_ASSERT(made.has_value(), "a snapshot at the applied index is the newest");
+  const core::snapshot snap = log_.latest_snapshot();
+  const core::index_t compact_to = at > opts_.compact_keep ? at - opts_.compact_keep : 0;
+  if (compact_to != 0) log_.compact(compact_to);
+  unsaved_snapshot_ = snap;
+  unsaved_compact_to_ = compact_to;
+  applied_since_snapshot_ = applied_bytes_since_snapshot_ = 0;
+  ++stats_.snapshots_taken;
+  out.snapshot_taken = true;
+}
+
+}  // namespace raftkv::server

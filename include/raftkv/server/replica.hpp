@@ -1,0 +1,140 @@
+// raftkv/server/replica.hpp: one durable replica of the KV store: the Raft
+// core, its in-memory log, the state machine and the data directory, driven
+// one Ready at a time (bodies in server/impl/replica.ipp).
+//
+// The Ready cycle is split around the disk write, so that the write and its
+// fsync can run on a dedicated thread (storage::sync_thread) while the caller
+// keeps stepping messages and ticking:
+//
+//   auto c = rep.begin();          // caller's thread: takes the Ready
+//   send(c->rd.messages);
+//   rep.write(c->job);             // disk thread: one write batch, ONE fsync
+//   auto out = rep.finish(*c);     // caller's thread: log, state machine, advance
+//   send(c->rd.messages_after_persist);
+//
+// Entries reach the core's storage (and the core hears they are durable) only
+// in finish(), after write() returned; that is what lets acknowledgements
+// and the leader's own vote count wait for the fsync. Proposals that arrive
+// while a write runs pile up in the core's unstable log and go to disk
+// together in the next batch (group commit).
+//
+// Compaction: after applying, once `snapshot_entries` entries (or
+// `snapshot_bytes` bytes of commands) were applied since the last snapshot,
+// finish() serialises the state machine, compacts the in-memory log behind it
+// (keeping `compact_keep` entries for followers slightly behind) and puts the
+// snapshot file and the WAL compaction into the next disk job.
+#pragma once
+
+#include <raftkv/core/node.hpp>
+#include <raftkv/core/storage.hpp>
+#include <raftkv/kv/state_machine.hpp>
+#include <raftkv/storage/disk.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace raftkv::server {
+
+/// Everything that parameterises a replica.
+struct replica_options {
+  core::config raft{};                 ///< id, voters, timers, bounds
+  std::filesystem::path data_dir{};    ///< the node's data directory (created if missing)
+  std::string cluster_id{};            ///< recorded in the data directory; a mismatch refuses to start
+  storage::options disk{};             ///< WAL segment size, snapshots kept
+  kv::config kv{};                     ///< session table bound
+  std::uint64_t snapshot_entries = 10000;          ///< applied entries between snapshots (0: never by count)
+  std::uint64_t snapshot_bytes = 64ull << 20;      ///< applied command bytes between snapshots (0: never by size)
+  std::uint64_t compact_keep = 1000;               ///< log entries kept behind a snapshot
+};
+
+/// What a Ready asks the disk to do, run by replica::write().
+struct disk_job {
+  storage::write_batch batch{};              ///< the Ready's snapshot, entries and hard state
+  std::optional<core::snapshot> save{};      ///< our own snapshot to write as a file
+  core::index_t compact_to = 0;              ///< WAL segments behind this may go (0: none)
+};
+
+/// One Ready in progress.
+struct cycle {
+  core::ready rd{};
+  disk_job job{};
+};
+
+/// An applied command and its outcome, for answering the client that proposed it.
+struct applied_command {
+  core::entry_id id{};
+  kv::apply_result result{};
+};
+
+/// What finish() did.
+struct finish_result {
+  std::vector<applied_command> applied{};  ///< commands applied, in log order
+  bool snapshot_taken = false;             ///< a snapshot was taken (written by the next job)
+};
+
+/// Counters for the status page and the benchmark.
+struct replica_stats {
+  std::uint64_t readies = 0;           ///< Readies finished
+  std::uint64_t entries_persisted = 0; ///< entries written through write()
+  std::uint64_t syncs = 0;             ///< write() calls that synced
+  std::uint64_t snapshots_taken = 0;   ///< our own snapshots
+  std::uint64_t snapshots_restored = 0;///< snapshots received from a leader
+};
+
+class replica {
+ public:
+  /// Opens the data directory, recovers (newest snapshot, then the WAL),
+  /// restores the state machine and starts the core. Throws
+  /// storage::storage_error (corruption, identity mismatch, lock, IO) and
+  /// std::invalid_argument (a config that does not validate).
+  static std::unique_ptr<replica> open(const replica_options& opts);
+
+  replica(const replica&) = delete;
+  replica& operator=(const replica&) = delete;
+
+  /// The Raft core: feed it tick(), step(), propose(), read_index() between cycles.
+  core::node& raft() { return *node_; }
+  const core::node& raft() const { return *node_; }
+  /// The state machine, as of the last finish().
+  const kv::state_machine& state() const { return state_; }
+  /// Warnings from recovery (a torn tail cut off, with file and offset).
+  const std::vector<std::string>& recovery_warnings() const { return warnings_; }
+  const replica_stats& stats() const { return stats_; }
+  storage::disk_stats disk_stats() const { return disk_.stats(); }
+
+  /// Takes the next Ready when the core has one and no cycle is open.
+  std::optional<cycle> begin();
+  /// Persists a cycle's job: ONE sync for the whole batch. Runs on the disk
+  /// thread (the only one touching files). Throws storage::storage_error; the
+  /// process must then stop (a failed fsync cannot be retried).
+  void write(const disk_job& job);
+  /// Completes a cycle once write() returned: updates the in-memory log,
+  /// restores or applies the state machine, advances the core, and maybe
+  /// takes a snapshot.
+  finish_result finish(cycle& c);
+  /// True between begin() and finish().
+  bool in_cycle() const { return in_cycle_; }
+
+ private:
+  replica(const replica_options& opts, storage::disk d);
+  void maybe_snapshot(finish_result& out);
+
+  replica_options opts_;
+  storage::disk disk_;                   ///< touched only by write() (the disk thread) and open()
+  core::memory_storage log_;             ///< what the core reads; mirrors the WAL after each finish()
+  kv::state_machine state_;              ///< applied through log_.latest... applied index
+  std::unique_ptr<core::node> node_;     ///< reads log_
+  std::vector<std::string> warnings_;
+  std::optional<core::snapshot> unsaved_snapshot_;  ///< taken, not yet handed to a disk job
+  core::index_t unsaved_compact_to_ = 0;            ///< WAL compaction for the next disk job
+  std::uint64_t applied_since_snapshot_ = 0;        ///< entries applied since the last snapshot
+  std::uint64_t applied_bytes_since_snapshot_ = 0;  ///< command bytes applied since then
+  bool in_cycle_ = false;
+  replica_stats stats_;
+};
+
+}  // namespace raftkv::server
