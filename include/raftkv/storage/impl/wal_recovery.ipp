@@ -97,9 +97,10 @@ inline std::vector<recovered_segment> read_segments(const std::filesystem::path&
                           " have the same seq");
     const std::string bytes = read_file(path);
     const scan_result scan = scan_records(path, bytes, opts.record_bytes_max, k + 1 == named.size());
-    if (scan.torn && scan.records.empty()) {
+    if (scan.records.empty()) {  // created, then the crash came before its header was written
+      if (k + 1 != named.size()) throw_corrupt(path, 0, "empty segment that is not the newest");
       out.warnings.push_back("wal segment " + path.string() + ": torn at byte offset 0 (" +
-                             *scan.torn + "); removed the segment");
+                             scan.torn.value_or("empty file") + "); removed the segment");
       remove_file(path);
       sync_dir(dir);
       continue;
