@@ -2,8 +2,9 @@
 //
 //   1. the disk's raw fsync latency: append 4 KiB, fdatasync, repeated;
 //   2. group commit under a proposal burst: a one-node replica whose writes
-//      run on a storage::sync_thread while proposals keep arriving; reports
-//      entries per sync and syncs per second;
+//      run on a storage::sync_thread while proposals keep arriving, from 1,
+//      16 or 256 closed-loop clients or open loop; reports entries per sync
+//      and syncs per second;
 //   3. start-up: a data directory holding a snapshot that covers 1,000,000
 //      entries (1,000,000 keys) plus 100,000 entries in the WAL; time from
 //      replica::open() to the state machine having applied the commit index.
@@ -98,7 +99,10 @@ void settle(server::replica& r) {
   }
 }
 
-void burst(const fs::path& dir, std::uint64_t n, std::size_t value_bytes) {
+/// `n` proposals with at most `clients` of them unapplied at a time (each
+/// client waits for its write before sending the next), or as many as the
+/// core admits when `clients` is 0.
+void burst(const fs::path& dir, std::uint64_t n, std::size_t value_bytes, std::uint64_t clients) {
   auto rep = server::replica::open(one_node(dir));
   (void)rep->raft().campaign();
   settle(*rep);
@@ -111,7 +115,7 @@ void burst(const fs::path& dir, std::uint64_t n, std::size_t value_bytes) {
   std::uint64_t proposed = 0, applied = 0, refused = 0;
   const auto t0 = clock_type::now();
   while (applied < n) {
-    while (proposed < n) {
+    while (proposed < n && (clients == 0 || proposed < applied + clients)) {
       if (!rep->raft().propose(put(proposed, value_bytes))) {
         ++refused;  // too many uncommitted entries: the bound pushes back
         break;
@@ -141,10 +145,13 @@ void burst(const fs::path& dir, std::uint64_t n, std::size_t value_bytes) {
   }
   const double ms = ms_since(t0);
   const auto syncs = rep->disk_stats().wal.syncs - syncs0;
-  std::printf("proposal burst (%llu puts of %zu-byte values, one node, writes on a sync thread): %.0f ms,"
+  const std::string who = clients == 0 ? std::string("open loop: as fast as the core admits")
+                                       : std::to_string(clients) + " clients, one write outstanding each";
+  std::printf("proposal burst (%llu puts of %zu-byte values, %s; one node, writes on a sync thread): %.0f ms,"
               " %.0f entries/s; %llu syncs = %.0f syncs/s; entries per sync: mean %.1f, median %.0f,"
               " max %.0f; proposals refused by the uncommitted bound: %llu\n",
-              static_cast<unsigned long long>(n), value_bytes, ms, static_cast<double>(n) * 1000.0 / ms,
+              static_cast<unsigned long long>(n), value_bytes, who.c_str(), ms,
+              static_cast<double>(n) * 1000.0 / ms,
               static_cast<unsigned long long>(syncs), static_cast<double>(syncs) * 1000.0 / ms,
               static_cast<double>(n) / static_cast<double>(std::max<std::uint64_t>(syncs, 1)),
               percentile(batch, 0.5), percentile(batch, 1.0), static_cast<unsigned long long>(refused));
@@ -218,9 +225,12 @@ int main(int argc, char** argv) {
     fs::create_directories(base);
     std::printf("scratch directory: %s\n", base.c_str());
     raw_fsync(base, fsync_rounds);
-    burst(base / "burst", burst_n, 100);
+    for (std::uint64_t clients : {std::uint64_t{1}, std::uint64_t{16}, std::uint64_t{256}, std::uint64_t{0}}) {
+      const std::uint64_t n = clients == 1 ? std::min<std::uint64_t>(burst_n, 2000) : burst_n;
+      burst(base / ("burst-" + std::to_string(clients)), n, 100, clients);
+      fs::remove_all(base / ("burst-" + std::to_string(clients)));
+    }
     startup(base / "startup", snap_n, wal_n, runs);
-    fs::remove_all(base / "burst");
     fs::remove_all(base / "startup");
     if (dir_arg.empty()) fs::remove_all(base);
   } catch (const std::exception& e) {

@@ -94,6 +94,15 @@ TEST_CASE("replica: proposals made while a write runs share the next sync") {
   r->write(next->job);
   CHECK(r->disk_stats().wal.syncs == syncs_before + 2);
   r->finish(*next);
+  // The batch that only moves the commit index is written but costs no sync.
+  auto commit_only = r->begin();
+  REQUIRE(commit_only.has_value());
+  REQUIRE(commit_only->rd.hard.has_value());
+  CHECK(commit_only->job.batch.entries.empty());
+  CHECK_FALSE(commit_only->job.batch.sync);
+  r->write(commit_only->job);
+  CHECK(r->disk_stats().wal.syncs == syncs_before + 2);
+  r->finish(*commit_only);
   settle(*r);
   CHECK(r->state().get("a") == std::optional<std::string>("x"));
 }

@@ -80,7 +80,7 @@ struct finish_result {
 struct replica_stats {
   std::uint64_t readies = 0;           ///< Readies finished
   std::uint64_t entries_persisted = 0; ///< entries written through write()
-  std::uint64_t syncs = 0;             ///< write() calls that synced
+  std::uint64_t syncs = 0;             ///< disk jobs that had to sync
   std::uint64_t snapshots_taken = 0;   ///< our own snapshots
   std::uint64_t snapshots_restored = 0;///< snapshots received from a leader
 };
@@ -95,6 +95,9 @@ class replica {
 
   replica(const replica&) = delete;
   replica& operator=(const replica&) = delete;
+  /// A clean shutdown: syncs what was written without a sync (a commit
+  /// index). No write() may be running.
+  ~replica();
 
   /// The Raft core: feed it tick(), step(), propose(), read_index() between cycles.
   core::node& raft() { return *node_; }
@@ -133,6 +136,7 @@ class replica {
   core::index_t unsaved_compact_to_ = 0;            ///< WAL compaction for the next disk job
   std::uint64_t applied_since_snapshot_ = 0;        ///< entries applied since the last snapshot
   std::uint64_t applied_bytes_since_snapshot_ = 0;  ///< command bytes applied since then
+  core::hard_state written_hard_;  ///< the hard state last handed to a disk job
   bool in_cycle_ = false;
   replica_stats stats_;
 };

@@ -39,6 +39,10 @@ struct write_batch {
   std::optional<core::snapshot> restored{};  ///< a snapshot from the leader replacing the log
   std::optional<core::hard_state> hard{};    ///< a changed hard state
   std::vector<core::entry> entries{};        ///< entries to append (may replace a suffix)
+  /// False when nothing here must be durable before the Ready's messages go
+  /// out: only the commit index moved, which may lag after a crash. The
+  /// records are written and become durable with the next sync.
+  bool sync = true;
 };
 
 /// Counters for the benchmark and the status page.
@@ -62,8 +66,10 @@ class disk {
   /// What open() recovered.
   const recovered& recovered_state() const { return rec_; }
   /// Persists `b` (snapshot file and marker, then entries, then hard state)
-  /// with one sync. Throws storage_error; after that every call throws.
+  /// with one sync (none when !b.sync). Throws storage_error; after that every call throws.
   void write(const write_batch& b);
+  /// Makes everything written so far durable (a clean shutdown calls it).
+  void sync();
   /// Saves our own snapshot of applied state (entries stay until compact()).
   void save_snapshot(const core::snapshot& s);
   /// Drops WAL segments holding only entries <= min(i, newest snapshot index).

@@ -99,6 +99,9 @@ class wal {
   /// directory fsync after a segment was created), then performs pending cuts
   /// and deletions. Throws storage_error; after that every call throws.
   void sync();
+  /// Hands buffered records to the OS without syncing: they survive a killed
+  /// process, not a power cut, until the next sync(). Throws storage_error.
+  void write_out();
   /// Deletes the oldest segments whose live entries are all <= `i` (never the
   /// newest). Syncs first when something is pending.
   void compact(core::index_t i);

@@ -33,7 +33,17 @@ replica::replica(const replica_options& opts, storage::disk d)
   }
   log_.append(rec.entries);
   log_.set_hard_state(rec.hard);
+  written_hard_ = rec.hard;
   node_ = std::make_unique<core::node>(opts_.raft, log_);
+}
+
+replica::~replica() {
+  try {
+    disk_.sync();
+  } catch (const std::exception&) {
+    // Only a commit index can be pending here; it is learned again from the
+    // leader (or re-established by an election) after the restart.
+  }
 }
 
 std::optional<cycle> replica::begin() {
@@ -43,6 +53,12 @@ std::optional<cycle> replica::begin() {
   c.job.batch.restored = c.rd.snapshot;
   c.job.batch.hard = c.rd.hard;
   c.job.batch.entries = c.rd.entries;
+  // Like etcd's MustSync: a new term or vote, a snapshot or entries must be
+  // durable before the messages that promise them; a commit index need not.
+  const bool term_or_vote = c.rd.hard && (c.rd.hard->term != written_hard_.term ||
+                                          c.rd.hard->vote != written_hard_.vote);
+  c.job.batch.sync = term_or_vote || c.rd.snapshot || !c.rd.entries.empty();
+  if (c.rd.hard) written_hard_ = *c.rd.hard;
   c.job.save = std::exchange(unsaved_snapshot_, std::nullopt);
   c.job.compact_to = std::exchange(unsaved_compact_to_, 0);
   in_cycle_ = true;
@@ -73,7 +89,7 @@ finish_result replica::finish(cycle& c) {
   if (rd.hard) log_.set_hard_state(*rd.hard);
   log_.append(rd.entries);
   stats_.entries_persisted += rd.entries.size();
-  if (rd.snapshot || rd.hard || !rd.entries.empty()) ++stats_.syncs;
+  if (c.job.batch.sync && (rd.snapshot || rd.hard || !rd.entries.empty())) ++stats_.syncs;
   for (const core::entry& e : rd.committed_entries) {
     if (e.type == core::entry_type::noop) {
       state_.apply_noop(e.index);

@@ -99,6 +99,20 @@ void disk::write(const write_batch& b) {
     }
     wal_.append(b.entries);
     if (b.hard) wal_.set_hard_state(*b.hard);
+    if (b.sync || b.restored || !b.entries.empty()) {
+      wal_.sync();
+    } else {
+      wal_.write_out();
+    }
+  } catch (...) {
+    broken_ = true;
+    throw;
+  }
+}
+
+void disk::sync() {
+  check_usable();
+  try {
     wal_.sync();
   } catch (...) {
     broken_ = true;

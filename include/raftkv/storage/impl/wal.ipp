@@ -208,6 +208,16 @@ void wal::sync() {
   }
 }
 
+void wal::write_out() {
+  check_usable();
+  try {
+    flush();
+  } catch (...) {
+    broken_ = true;
+    throw;
+  }
+}
+
 void wal::compact(core::index_t i) {
   check_usable();
   sync();
