@@ -256,6 +256,9 @@ TEST_CASE("§7: malformed InstallSnapshot messages are refused") {
   cases.back().m.context = 3;
   cases.push_back({"huge offset wrapping around", good});
   cases.back().m.context = UINT64_MAX;
+  cases.push_back({"an empty snapshot", good});
+  cases.back().m.snapshot_size = 0;
+  cases.back().m.chunk.clear();
   for (const auto& bc : cases) {
     CAPTURE(bc.what);
     CHECK_FALSE(c.raft(2).well_formed(bc.m));
@@ -283,4 +286,39 @@ TEST_CASE("§7: a node restarted after compaction resumes from its snapshot with
   c.tick(1);
   c.stabilize();  // re-applies only what follows the snapshot (the harness asserts the order)
   CHECK(c.at(2).applied_data() == before);
+}
+
+TEST_CASE("§7: a snapshot the state machine refuses leaves the log alone and is not offered again") {
+  throwing_asserts guard;
+  int checked = 0;
+  cluster c(3, [&](raftkv::core::config& cfg) {
+    cfg.snapshot_chunk_bytes = chunk_bytes;
+    if (cfg.id == 3) {
+      cfg.accept_snapshot = [&](raftkv::core::entry_id, const std::string&) {
+        ++checked;
+        return false;
+      };
+    }
+  });
+  for (node_id id : c.ids()) c.at(id).compact_threshold = 10;
+  leave_node3_behind(c, 30);
+  const index_t last_before = c.raft(3).log().last_index();
+  std::size_t chunks_sent = 0;
+  for (int i = 0; i < 10; ++i) {
+    c.tick(1);
+    chunks_sent += count(c.stabilize(), message_type::install_snapshot);
+  }
+  CHECK(checked == 1);
+  CHECK(chunks_sent == chunks_of(c, 1));  // sent once, never again
+  CHECK(c.at(3).snapshots_restored == 0);
+  CHECK(c.raft(3).log().last_index() == last_before);
+
+  // A newer snapshot is offered again (and refused again).
+  for (int i = 0; i < 10; ++i) REQUIRE(c.raft(1).propose("more").has_value());
+  c.stabilize();
+  for (int i = 0; i < 3; ++i) {
+    c.tick(1);
+    c.stabilize();
+  }
+  CHECK(checked == 2);
 }

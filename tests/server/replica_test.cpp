@@ -86,13 +86,13 @@ TEST_CASE("replica: proposals made while a write runs share the next sync") {
   for (std::uint64_t i = 2; i <= 101; ++i) REQUIRE(r->raft().propose(put(i, "a", "x")).has_value());
   const auto syncs_before = r->disk_stats().wal.syncs;
   r->write(c->job);
-  CHECK(r->disk_stats().wal.syncs == syncs_before + 1);
+  CHECK(c->job.stats_after.wal.syncs == syncs_before + 1);
   r->finish(*c);
   auto next = r->begin();
   REQUIRE(next.has_value());
   CHECK(next->job.batch.entries.size() == 100);  // one batch, one sync
   r->write(next->job);
-  CHECK(r->disk_stats().wal.syncs == syncs_before + 2);
+  CHECK(next->job.stats_after.wal.syncs == syncs_before + 2);
   r->finish(*next);
   // The batch that only moves the commit index is written but costs no sync.
   auto commit_only = r->begin();
@@ -101,8 +101,9 @@ TEST_CASE("replica: proposals made while a write runs share the next sync") {
   CHECK(commit_only->job.batch.entries.empty());
   CHECK_FALSE(commit_only->job.batch.sync);
   r->write(commit_only->job);
-  CHECK(r->disk_stats().wal.syncs == syncs_before + 2);
+  CHECK(commit_only->job.stats_after.wal.syncs == syncs_before + 2);
   r->finish(*commit_only);
+  CHECK(r->disk_stats().wal.syncs == syncs_before + 2);  // published by finish()
   settle(*r);
   CHECK(r->state().get("a") == std::optional<std::string>("x"));
 }

@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 namespace raftkv::core {
@@ -33,6 +35,11 @@ struct config {
   std::uint64_t max_committed_bytes_per_ready = 8 << 20;  ///< committed entries handed out per Ready (at least one)
   std::uint64_t snapshot_chunk_bytes = 1 << 20;     ///< bytes of snapshot per install_snapshot message
   std::uint64_t max_snapshot_bytes = std::uint64_t{1} << 32;  ///< a follower refuses larger snapshots
+  /// Checks a snapshot received from the leader before the log is replaced
+  /// by it (e.g. the state machine can restore it, at that index). A refused
+  /// snapshot leaves the log alone and is not offered again by this leader
+  /// until it has a newer one. Unset: every complete snapshot is accepted.
+  std::function<bool(entry_id last, const std::string& data)> accept_snapshot{};
 
   bool record_events = true;     ///< build event texts; off costs nothing per decision
   std::size_t max_events_per_ready = 1024;  ///< events beyond this are counted, not kept

@@ -56,6 +56,7 @@ struct disk_job {
   storage::write_batch batch{};              ///< the Ready's snapshot, entries and hard state
   std::optional<core::snapshot> save{};      ///< our own snapshot to write as a file
   core::index_t compact_to = 0;              ///< WAL segments behind this may go (0: none)
+  storage::disk_stats stats_after{};         ///< filled by write() for finish() to publish
 };
 
 /// One Ready in progress.
@@ -107,14 +108,15 @@ class replica {
   /// Warnings from recovery (a torn tail cut off, with file and offset).
   const std::vector<std::string>& recovery_warnings() const { return warnings_; }
   const replica_stats& stats() const { return stats_; }
-  storage::disk_stats disk_stats() const { return disk_.stats(); }
+  /// The disk's counters as of the last finish() (or open()).
+  const storage::disk_stats& disk_stats() const { return disk_stats_; }
 
   /// Takes the next Ready when the core has one and no cycle is open.
   std::optional<cycle> begin();
   /// Persists a cycle's job: ONE sync for the whole batch. Runs on the disk
   /// thread (the only one touching files). Throws storage::storage_error; the
   /// process must then stop (a failed fsync cannot be retried).
-  void write(const disk_job& job);
+  void write(disk_job& job);
   /// Completes a cycle once write() returned: updates the in-memory log,
   /// restores or applies the state machine, advances the core, and maybe
   /// takes a snapshot.
@@ -137,6 +139,7 @@ class replica {
   std::uint64_t applied_since_snapshot_ = 0;        ///< entries applied since the last snapshot
   std::uint64_t applied_bytes_since_snapshot_ = 0;  ///< command bytes applied since then
   core::hard_state written_hard_;  ///< the hard state last handed to a disk job
+  storage::disk_stats disk_stats_; ///< copied from the last job in finish(); the disk thread never touches it
   bool in_cycle_ = false;
   replica_stats stats_;
 };

@@ -118,7 +118,7 @@ bool node::well_formed(const message& m) const {
     }
   }
   if (m.type == message_type::install_snapshot) {
-    if (m.index == 0 || m.log_term == 0 || m.log_term > m.term) return false;
+    if (m.index == 0 || m.log_term == 0 || m.log_term > m.term || m.snapshot_size == 0) return false;
     if (m.context > m.snapshot_size || m.chunk.size() > m.snapshot_size - m.context) return false;
   }
   return true;

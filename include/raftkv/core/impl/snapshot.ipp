@@ -26,6 +26,7 @@ bool node::start_snapshot(node_id to) {
   snapshot snap = log_.latest_snapshot();
   RAFTKV_ASSERT(!snap.empty() && snap.last.index + 1 >= log_.first_index(),
                 "entries are compacted only behind a snapshot");
+  if (snap.last.index <= pr.snapshot_refused) return false;  // wait for a newer snapshot
   emit(event_kind::snapshot, [&] {
     return cat(to, " needs entries from index ", pr.next, " but our log starts at ",
                log_.first_index(), ": sending our snapshot through index ", snap.last.index,
@@ -118,6 +119,14 @@ void node::finish_snapshot(const message& m) {
   const index_t commit_before = log_.committed();
   auto data = std::make_shared<const std::string>(std::move(incoming_->data));
   incoming_.reset();
+  if (cfg_.accept_snapshot && !cfg_.accept_snapshot({m.log_term, m.index}, *data)) {
+    emit(event_kind::snapshot, [&] {
+      return cat("refused the snapshot through index ", m.index, " from leader ", m.from,
+                 ": the state machine cannot restore it; keeping our log");
+    });
+    answer_snapshot(m, 0, true);
+    return;
+  }
   log_.restore(snapshot{{m.log_term, m.index}, std::move(data)});
   emit(event_kind::snapshot, [&] {
     return cat("restored the snapshot through index ", m.index, " (term ", m.log_term,
@@ -147,8 +156,10 @@ void node::handle_snapshot_response(const message& m) {
   }
   if (m.reject) {
     emit(event_kind::snapshot, [&] {
-      return cat(m.from, " refused our snapshot through index ", m.index, "; probing it again");
+      return cat(m.from, " refused our snapshot through index ", m.index,
+                 "; not offering it again until we have a newer one");
     });
+    pr.snapshot_refused = m.index;
     pr.become_probe();
     return;
   }

@@ -29,11 +29,23 @@ replica::replica(const replica_options& opts, storage::disk d)
                                    " passed its checksum but is not a valid state machine: " +
                                    restored.error().message());
     }
+    if (restored->applied_index() != rec.snap.last.index) {
+      throw storage::storage_error("snapshot through index " + std::to_string(rec.snap.last.index) +
+                                   " in " + disk_.path().string() + " holds a state machine at index " +
+                                   std::to_string(restored->applied_index()));
+    }
     state_ = std::move(*restored);
   }
   log_.append(rec.entries);
   log_.set_hard_state(rec.hard);
   written_hard_ = rec.hard;
+  disk_stats_ = disk_.stats();
+  // A snapshot from the leader replaces our log only if our state machine can
+  // restore it at its index; otherwise the log stays and the leader is told.
+  opts_.raft.accept_snapshot = [kv_cfg = opts_.kv](core::entry_id last, const std::string& data) {
+    auto sm = kv::state_machine::restore(data, kv_cfg);
+    return sm.has_value() && sm->applied_index() == last.index;
+  };
   node_ = std::make_unique<core::node>(opts_.raft, log_);
 }
 
@@ -65,23 +77,25 @@ std::optional<cycle> replica::begin() {
   return c;
 }
 
-void replica::write(const disk_job& job) {
+void replica::write(disk_job& job) {
   const bool changes = job.batch.restored || job.batch.hard || !job.batch.entries.empty();
   if (changes) disk_.write(job.batch);
   if (job.save) disk_.save_snapshot(*job.save);
   if (job.compact_to != 0) disk_.compact(job.compact_to);
+  job.stats_after = disk_.stats();
 }
 
 finish_result replica::finish(cycle& c) {
   RAFTKV_ASSERT(in_cycle_, "finish() follows begin()");
   finish_result out;
+  disk_stats_ = c.job.stats_after;
   core::ready& rd = c.rd;
   if (rd.snapshot) {
     log_.apply_snapshot(*rd.snapshot);
     auto restored = kv::state_machine::restore(*rd.snapshot->data, opts_.kv);
-    // The leader sent it from its own state machine; a bad one is a bug or a
-    // hostile peer, and applying entries on top of a wrong state is worse.
-    RAFTKV_ASSERT(restored.has_value(), "a snapshot from the leader restores");
+    // The core accepted it only after accept_snapshot() restored it too.
+    RAFTKV_ASSERT(restored.has_value() && restored->applied_index() == rd.snapshot->last.index,
+                  "a snapshot accepted from the leader restores");
     state_ = std::move(*restored);
     applied_since_snapshot_ = applied_bytes_since_snapshot_ = 0;
     ++stats_.snapshots_restored;

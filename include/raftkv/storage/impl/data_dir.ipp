@@ -2,6 +2,8 @@
 #pragma once
 
 #include <raftkv/storage/data_dir.hpp>
+
+#include <charconv>
 #include <raftkv/storage/detail/file.hpp>
 #include <raftkv/storage/error.hpp>
 
@@ -35,7 +37,11 @@ identity parse_identity(const std::filesystem::path& file, const std::string& te
       has_cluster = true;
     } else if (line.starts_with("node=") && line.size() > 5 &&
                line.find_first_not_of("0123456789", 5) == std::string::npos && line.size() <= 25) {
-      id.node = std::stoull(line.substr(5));
+      const auto [end, ec] = std::from_chars(line.data() + 5, line.data() + line.size(), id.node);
+      if (ec != std::errc{} || end != line.data() + line.size()) {
+        throw storage_error("identity file " + file.string() + " is malformed at byte offset " +
+                            std::to_string(pos) + " (node id out of range)");
+      }
       has_node = true;
     } else {
       throw storage_error("identity file " + file.string() + " is malformed at byte offset " +
