@@ -22,10 +22,14 @@ raftkv_apt() {
 # Boost >= 1.81: Debian 12 packages it as libboost1.81-dev (its default is
 # 1.74); Ubuntu 24.04's default libboost-dev is 1.83.
 raftkv_boost_ok() {
-  local v
+  local v f
   v=$(sed -n 's/^#define BOOST_VERSION \([0-9]*\)/\1/p' /usr/include/boost/version.hpp 2>/dev/null)
-  [ -n "$v" ] && [ "$v" -ge 108100 ] &&
-    ls /usr/lib/*/libboost_program_options.so /usr/lib/libboost_program_options.so 2>/dev/null | grep -q .
+  { [ -n "$v" ] && [ "$v" -ge 108100 ]; } || return 1
+  # A loop, not `ls | grep`: under pipefail a missing path fails the pipe.
+  for f in /usr/lib/*/libboost_program_options.so /usr/lib/libboost_program_options.so; do
+    [ -e "$f" ] && return 0
+  done
+  return 1
 }
 
 raftkv_boost_packages() {
