@@ -1,5 +1,7 @@
-// Bodies for raftkv/net/transport.hpp; compiled once by lib/net_transport.cpp,
-// the only translation unit that instantiates the transport's coroutines.
+// The transport's shared state and its synchronous helpers (delivery, the
+// delay fault); the coroutines and member functions are in transport_io.ipp.
+// Both compiled once by lib/net_transport.cpp, the only translation unit that
+// instantiates the transport's coroutines.
 //
 // Coroutines (GCC 12 rules of shared/STYLE.md): parameters by value (the
 // shared state and the connection as shared_ptr), one co_await per statement
@@ -187,5 +189,3 @@ inline void receive(const std::shared_ptr<transport_state>& s, peer_state& p, co
 
 }  // namespace detail
 }  // namespace raftkv::net
-
-#include <raftkv/net/impl/transport_io.ipp>

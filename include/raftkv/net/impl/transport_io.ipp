@@ -1,5 +1,5 @@
-// The transport's coroutines and member functions; included by transport.ipp
-// (compiled once by lib/net_transport.cpp).
+// The transport's coroutines and member functions (bodies for
+// raftkv/net/transport.hpp); compiled once by lib/net_transport.cpp.
 #pragma once
 
 #include <raftkv/net/impl/transport.ipp>
