@@ -352,3 +352,20 @@ TEST_CASE("random and mutated bytes never crash the decoder") {
   CHECK(frames > 0);
   CHECK(stream_errors > 0);
 }
+
+TEST_CASE("the decoder gives back the room of a large frame once it is consumed") {
+  message big;
+  big.type = message_type::install_snapshot;
+  big.chunk = std::string(std::size_t{2} << 20, 'c');
+  frame_decoder d;
+  d.feed(net::encode(big));
+  auto f = d.next();
+  REQUIRE(f.has_value());
+  REQUIRE(f->has_value());
+  CHECK(d.capacity() >= (std::size_t{2} << 20));
+  d.feed(net::encode_hello_ok());
+  CHECK(d.capacity() < (std::size_t{1} << 20));
+  auto ok = d.next();
+  REQUIRE(ok.has_value());
+  CHECK((*ok)->type == frame_type::hello_ok);
+}

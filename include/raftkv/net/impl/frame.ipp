@@ -235,6 +235,8 @@ frame_decoder::frame_decoder(std::size_t max_frame_bytes) : max_frame_bytes_(max
 void frame_decoder::feed(std::string_view bytes) {
   if (error_) return;
   if (pos_ == buf_.size()) {
+    // Nothing pending: give back the room a large frame (a snapshot chunk) took.
+    if (buf_.capacity() > (std::size_t{1} << 20)) std::string().swap(buf_);
     buf_.clear();
     pos_ = 0;
   } else if (pos_ >= buf_.size() / 2) {

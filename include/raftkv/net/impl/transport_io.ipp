@@ -278,7 +278,9 @@ inline void note_failure(transport_state& s, peer_state& p, std::string what) {
 /// Keeps one outbound connection to p up until stop(): connect, handshake,
 /// write loop; after a failure or loss, waits with exponential backoff and jitter.
 inline asio::awaitable<void> run_peer(std::shared_ptr<transport_state> s, peer_state* p) {
-  auto backoff = s->cfg.reconnect_initial;
+  // At least 1 ms, so that a zero in the configuration cannot make a busy loop.
+  const auto initial = std::max(s->cfg.reconnect_initial, std::chrono::milliseconds(1));
+  auto backoff = initial;
   bool first = true;
   while (!s->stopped) {
     if (!first) ++p->stats.reconnects;
@@ -289,7 +291,7 @@ inline asio::awaitable<void> run_peer(std::shared_ptr<transport_state> s, peer_s
     auto ec = co_await connect_hello(s, p);
     if (s->stopped) break;
     if (!ec) {
-      backoff = s->cfg.reconnect_initial;
+      backoff = initial;
       p->stats.connected = true;
       p->last_logged.clear();
       s->log("connected to node " + std::to_string(p->id) + " at " + to_string(p->endpoint));
@@ -304,7 +306,7 @@ inline asio::awaitable<void> run_peer(std::shared_ptr<transport_state> s, peer_s
     if (s->stopped) break;
     p->retry.expires_after(jittered(*s, backoff));
     co_await p->retry.async_wait(use_tuple);
-    backoff = std::min(backoff * 2, s->cfg.reconnect_max);
+    backoff = std::max(initial, std::min(backoff * 2, s->cfg.reconnect_max));
   }
   p->running = false;
 }
