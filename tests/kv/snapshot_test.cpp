@@ -180,9 +180,11 @@ TEST_CASE("a restored machine continues exactly like the original") {
     CAPTURE(seed);
     const auto first = workload(seed, 300, 8);
     const auto second = workload(seed + 100, 300, 8);
-    state_machine original(config{.max_sessions = 5});
+    // Small enough that sessions are evicted and expire on both sides of the snapshot.
+    const config cfg{.max_sessions = 5, .session_ttl_entries = 15};
+    state_machine original(cfg);
     apply_all(original, first);
-    auto restored = state_machine::restore(original.serialize(), config{.max_sessions = 5});
+    auto restored = state_machine::restore(original.serialize(), cfg);
     REQUIRE(restored.has_value());
     // Retries answered from restored sessions must match too.
     CHECK(apply_all(*restored, second) == apply_all(original, second));
@@ -203,6 +205,23 @@ TEST_CASE("a snapshot with more sessions than the config allows is kept, then sh
   CHECK(r->apply(12, put(7, 1, "k", "v")).status == apply_status::ok);  // 7 was evicted: reopens
   CHECK(r->apply(13, put(8, 2, "k", "v")).status == apply_status::session_expired);
   CHECK(r->apply(14, put(10, 1, "k", "v")).duplicate);
+}
+
+TEST_CASE("a snapshot's sessions idle past the ttl are kept, then expire at the next entry") {
+  state_machine old(config{.session_ttl_entries = 0});
+  old.apply(1, put(1, 1, "k", "v"));
+  old.apply(50, put(2, 1, "k", "v"));
+  old.apply_noop(100);
+  CHECK(old.session_count() == 2);
+  // Restored under a ttl of 60: client 1 (idle 99) is past it, client 2 (idle 50) is not.
+  auto r = state_machine::restore(old.serialize(), config{.session_ttl_entries = 60});
+  REQUIRE(r.has_value());
+  CHECK(r->session_count() == 2);
+  CHECK(r->serialize() == old.serialize());  // restore itself drops nothing
+  r->apply_noop(101);
+  CHECK(r->session_count() == 1);
+  CHECK(r->apply(102, put(1, 2, "k", "w")).status == apply_status::session_expired);
+  CHECK(r->apply(103, put(2, 1, "k", "v")).duplicate);
 }
 
 TEST_CASE("restore rejects every truncation and every corrupted byte") {

@@ -388,6 +388,102 @@ TEST_CASE("a full session table evicts the least recently active session") {
   }
 }
 
+TEST_CASE("a session expires after session_ttl_entries entries without activity") {
+  // Client 7 writes at index 1, then `idle` entries pass, then it writes seq 2
+  // at index idle + 2. Alive iff (idle + 2) - 1 <= ttl.
+  enum class filler { noops, other_clients, gap };
+  struct expiry_case {
+    std::uint64_t ttl;
+    std::uint64_t idle;
+    filler fill;
+    apply_status expected;
+  };
+  std::vector<expiry_case> cases;
+  for (filler f : {filler::noops, filler::other_clients, filler::gap}) {
+    cases.push_back({3, 0, f, apply_status::ok});
+    cases.push_back({3, 2, f, apply_status::ok});               // index 4: 4 - 1 = 3, the last one alive
+    cases.push_back({3, 3, f, apply_status::session_expired});  // index 5: 5 - 1 = 4 > 3
+    cases.push_back({3, 50, f, apply_status::session_expired});
+    cases.push_back({1, 0, f, apply_status::ok});
+    cases.push_back({1, 1, f, apply_status::session_expired});
+    cases.push_back({0, 5000, f, apply_status::ok});  // 0: never
+  }
+  for (const expiry_case& c : cases) {
+    CAPTURE(c.ttl);
+    CAPTURE(c.idle);
+    CAPTURE(static_cast<int>(c.fill));
+    machine m(config{.session_ttl_entries = c.ttl});
+    CHECK(m(put(7, 1, "k", "1")).status == apply_status::ok);
+    for (std::uint64_t i = 0; i < c.idle; ++i) {
+      if (c.fill == filler::noops) m.sm.apply_noop(m.sm.applied_index() + 1);
+      // Other clients' sessions of seq 1: each is touched once, like client 7.
+      if (c.fill == filler::other_clients) m(put(100 + i, 1, "other", "x"));
+    }
+    const core_index at = c.idle + 2;
+    const apply_result r = m.sm.apply(at, put(7, 2, "k", "2"));
+    CHECK(r.status == c.expected);
+    CHECK(value_of(m.sm, "k") == (c.expected == apply_status::ok ? "2" : "1"));
+    // After an expiry the client must start over: seq 1 opens a new session.
+    if (c.expected == apply_status::session_expired) {
+      CHECK(m.sm.apply(at + 1, put(7, 1, "k", "again")).status == apply_status::ok);
+    }
+  }
+}
+
+TEST_CASE("every entry of a session counts as activity for expiry") {
+  machine m(config{.session_ttl_entries = 3});
+  m(put(7, 1, "k", "1"));                                             // 1
+  m(put(7, 2, "k", "2"));                                             // 2
+  m.sm.apply_noop(4);
+  CHECK(m.sm.apply(5, put(7, 2, "k", "2")).duplicate);                // 5: a retry, 5 - 2 = 3
+  m.sm.apply_noop(7);
+  CHECK(m.sm.apply(8, put(7, 1, "k", "0")).status == apply_status::stale_request);  // 8 - 5 = 3
+  CHECK(m.sm.apply(11, put(7, 3, "k", "3")).status == apply_status::ok);           // 11 - 8 = 3
+  CHECK(m.sm.session_count() == 1);
+  m.sm.apply_noop(14);
+  CHECK(m.sm.session_count() == 1);  // 14 - 11 = 3
+  m.sm.apply_noop(15);
+  CHECK(m.sm.session_count() == 0);  // dropped by the entry itself, commands or not
+  CHECK(m.sm.apply(16, put(7, 4, "k", "4")).status == apply_status::session_expired);
+}
+
+TEST_CASE("replicas expire the same sessions, reported no-ops or not") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    auto entries = workload(seed, 600, 8);
+    entries.push_back(put(0, 0, "last", "x"));  // end on a command, so both end at the same index
+    const config cfg{.max_sessions = 6, .session_ttl_entries = 12};
+    state_machine a(cfg);
+    state_machine b(cfg);
+    state_machine c(cfg);
+    std::vector<apply_result> ra, rb, rc;
+    std::size_t expired = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const core_index index = i + 1;
+      if (entries[i].empty()) {
+        a.apply_noop(index);
+        b.apply_noop(index);  // c skips it: gaps are allowed
+        continue;
+      }
+      const std::size_t before = a.session_count();
+      ra.push_back(a.apply(index, entries[i]));
+      rb.push_back(b.apply(index, entries[i]));
+      rc.push_back(c.apply(index, entries[i]));
+      // Opening a session never shrinks the table and eviction only makes room
+      // for one, so a smaller table after an entry means expiry.
+      if (a.session_count() < before) ++expired;
+    }
+    CHECK(ra == rb);
+    CHECK(ra == rc);
+    CHECK(a.serialize() == b.serialize());
+    CHECK(a.serialize() == c.serialize());
+    CHECK(expired > 0);
+    // Without expiry the same log ends elsewhere: the check above can fail.
+    state_machine forever(config{.max_sessions = 6, .session_ttl_entries = 0});
+    CHECK(apply_all(forever, entries) != ra);
+  }
+}
+
 TEST_CASE("replicas applying the same entries end in byte-identical states") {
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     CAPTURE(seed);
@@ -407,7 +503,7 @@ TEST_CASE("replicas applying the same entries end in byte-identical states") {
 }
 
 TEST_CASE("the workload exercises every outcome") {
-  state_machine sm(config{.max_sessions = 5});
+  state_machine sm(config{.max_sessions = 5, .session_ttl_entries = 20});
   std::vector<int> seen(6, 0);
   for (const auto& r : apply_all(sm, workload(3, 2000, 8))) {
     ++seen[static_cast<std::size_t>(r.status)];
@@ -420,6 +516,8 @@ TEST_CASE("the workload exercises every outcome") {
 
 TEST_CASE("config and status names") {
   CHECK(config{}.max_sessions == 10000);
+  CHECK(config{}.session_ttl_entries == 100000);
+  CHECK(config{.session_ttl_entries = 0}.validate().has_value());
   CHECK(config{}.validate().has_value());
   CHECK(config{.max_sessions = 0}.validate().error() ==
         make_error_code(raftkv::errc::invalid_config));

@@ -15,12 +15,18 @@
 // Writes are exactly-once through client sessions (thesis §6.3): a session
 // remembers its client's last applied seq and that write's result, so a retry
 // of a committed write gets the original answer instead of being applied
-// again. The session table is bounded; when full, the session idle the longest
-// is evicted: the one whose last entry (applied, retried or stale write) has
-// the lowest log index, the same on every replica. That client's next write
-// fails with session_expired instead of risking a double apply. Only a client
-// that keeps retrying its seq 1 after eviction can be applied twice; clients
-// avoid that by opening sessions with a fresh client id.
+// again. A session's activity is the log index of its last entry (applied,
+// retried or stale write). Sessions end in two ways, both decided by log
+// indexes alone, so the same on every replica:
+//   - expiry: applying the entry at index i first drops every session whose
+//     activity a has i - a > session_ttl_entries. A session thus survives
+//     exactly session_ttl_entries entries without activity.
+//   - eviction: opening a session in a full table drops the one idle the
+//     longest (lowest activity).
+// That client's next write fails with session_expired instead of risking a
+// double apply. Only a client that keeps retrying its seq 1 after losing its
+// session can be applied twice; clients avoid that by opening sessions with
+// a fresh client id.
 //
 // Snapshot format, version 2 (little-endian, strings u32-length-prefixed):
 //
@@ -107,10 +113,13 @@ struct key_value {
 };
 
 /// Limits of one state machine. Must be the same on every replica, since it
-/// decides which sessions are evicted.
+/// decides which sessions are evicted and when they expire.
 struct config {
   /// Client sessions kept; opening one more evicts the least recently active.
   std::size_t max_sessions = 10000;
+  /// Log entries a session survives without activity (log time, not wall
+  /// time); 0 = sessions never expire, only eviction ends them.
+  std::uint64_t session_ttl_entries = 100000;
 
   /// errc::invalid_config unless max_sessions >= 1.
   result<void> validate() const;
@@ -159,7 +168,8 @@ class state_machine {
   /// asserted), or errc::bad_snapshot when `data` is truncated, corrupt
   /// (checksum), of an unknown version or breaks an invariant. Never asserts
   /// on the bytes. A snapshot with more sessions than cfg.max_sessions is kept
-  /// whole; the excess is evicted as new sessions open.
+  /// whole; the excess is evicted as new sessions open. Sessions idle longer
+  /// than cfg.session_ttl_entries are kept too, and expire at the next entry.
   static result<state_machine> restore(std::string_view data, config cfg = {});
 
   /// Same keys, values, revisions, sessions and applied index (the config aside).
@@ -189,7 +199,8 @@ class state_machine {
     friend bool operator==(const record&, const record&) = default;
   };
 
-  /// Makes `index` the applied index; asserts it is past the current one.
+  /// Makes `index` the applied index (asserts it is past the current one)
+  /// and drops the sessions that expire at it.
   void advance_to(core::index_t index);
   /// Performs the put or delete of `c` (already deduplicated) at `index`,
   /// if its compare-and-swap condition holds.
@@ -217,11 +228,12 @@ class state_machine {
   /// revision_ <= applied_index_, since each change takes one entry.
   std::uint64_t revision_ = 0;
   /// Sessions by client id (no_client never has one). Invariant: every
-  /// last_activity <= applied_index_, and at most cfg_.max_sessions entries
-  /// unless restored from a bigger snapshot.
+  /// last_activity <= applied_index_, and at most cfg_.max_sessions entries;
+  /// with a session_ttl_entries of t != 0, applied_index_ - last_activity <= t
+  /// (both unless restored from a snapshot taken with other limits).
   session_map sessions_;
   /// last_activity -> client id, one entry per session: the eviction order.
-  /// Updated with sessions_ by open_session(), touch() and restore().
+  /// Updated with sessions_ by advance_to(), open_session(), touch() and restore().
   std::map<core::index_t, std::uint64_t> by_activity_;
 };
 

@@ -47,6 +47,15 @@ state_machine::state_machine(config cfg) : cfg_(cfg) {
 void state_machine::advance_to(core::index_t index) {
   RAFTKV_ASSERT(index > applied_index_, "entries are applied in increasing index order");
   applied_index_ = index;
+  // Expiry by log distance: the oldest sessions come first in by_activity_,
+  // so this costs one comparison per entry plus one erase per expiry. The
+  // sessions a command at `index` sees are those with index - activity <= ttl
+  // whether or not the caller reported the entries before it (gaps).
+  const std::uint64_t ttl = cfg_.session_ttl_entries;
+  while (ttl != 0 && !by_activity_.empty() && index - by_activity_.begin()->first > ttl) {
+    sessions_.erase(by_activity_.begin()->second);
+    by_activity_.erase(by_activity_.begin());
+  }
 }
 
 apply_result state_machine::apply(core::index_t index, std::string_view data) {
