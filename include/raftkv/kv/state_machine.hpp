@@ -73,7 +73,7 @@ enum class apply_status : std::uint8_t {
   ok = 0,               ///< applied (or, for a retry, was applied earlier)
   not_found = 1,        ///< a delete of a key that did not exist; nothing changed
   bad_command = 2,      ///< the entry's bytes did not decode; nothing changed
-  session_expired = 3,  ///< an unknown client sent seq != 1: its session was evicted (§6.3)
+  session_expired = 3,  ///< an unknown client sent seq != 1: its session expired or was evicted (§6.3)
   stale_request = 4,    ///< seq below the session's last: the client already moved on
   cas_failed = 5,       ///< the key's mod_revision was not the expected one; nothing changed
 };
