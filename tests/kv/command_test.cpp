@@ -21,10 +21,12 @@ using raftkv::kv::op_kind;
 
 /// Bytes written by hand, independent of encode(): the format of command.hpp.
 struct raw_command {
-  std::uint8_t version = 1;
+  std::uint8_t version = 2;
   std::uint8_t op = 1;
   std::uint64_t client_id = 7;
   std::uint64_t seq = 3;
+  std::uint8_t condition = 1;
+  std::uint64_t expected = 5;
   std::uint32_t key_len = 1;
   std::string key = "k";
   std::uint32_t value_len = 1;
@@ -36,6 +38,8 @@ struct raw_command {
     raftkv::kv::detail::put_u8(out, op);
     raftkv::kv::detail::put_u64(out, client_id);
     raftkv::kv::detail::put_u64(out, seq);
+    raftkv::kv::detail::put_u8(out, condition);
+    raftkv::kv::detail::put_u64(out, expected);
     raftkv::kv::detail::put_u32(out, key_len);
     out += key;
     raftkv::kv::detail::put_u32(out, value_len);
@@ -60,17 +64,36 @@ TEST_CASE("crc32c matches the published check value") {
 }
 
 TEST_CASE("the encoding is little-endian and laid out as documented") {
-  const command c{.client_id = 0x0102030405060708, .seq = 9, .op = op_kind::del, .key = "ab"};
-  const std::string b = encode(c);
-  const std::string expected("\x01\x02"
-                             "\x08\x07\x06\x05\x04\x03\x02\x01"
-                             "\x09\x00\x00\x00\x00\x00\x00\x00"
-                             "\x02\x00\x00\x00"
-                             "ab"
-                             "\x00\x00\x00\x00",
-                             1 + 1 + 8 + 8 + 4 + 2 + 4);
-  CHECK(b == expected);
-  CHECK(b.size() == raftkv::kv::command_overhead_bytes + 2);
+  SUBCASE("unconditional: condition 0, expected written as 0") {
+    const command c{.client_id = 0x0102030405060708, .seq = 9, .op = op_kind::del, .key = "ab"};
+    const std::string b = encode(c);
+    const std::string expected("\x02\x02"
+                               "\x08\x07\x06\x05\x04\x03\x02\x01"
+                               "\x09\x00\x00\x00\x00\x00\x00\x00"
+                               "\x00"
+                               "\x00\x00\x00\x00\x00\x00\x00\x00"
+                               "\x02\x00\x00\x00"
+                               "ab"
+                               "\x00\x00\x00\x00",
+                               1 + 1 + 8 + 8 + 1 + 8 + 4 + 2 + 4);
+    CHECK(b == expected);
+    CHECK(b.size() == raftkv::kv::command_overhead_bytes + 2);
+  }
+  SUBCASE("compare-and-swap: condition 1, then the expected mod_revision") {
+    const command c{.client_id = 1, .seq = 2, .op = op_kind::put, .key = "k", .value = "v",
+                    .expected = 0x0a0b};
+    const std::string expected("\x02\x01"
+                               "\x01\x00\x00\x00\x00\x00\x00\x00"
+                               "\x02\x00\x00\x00\x00\x00\x00\x00"
+                               "\x01"
+                               "\x0b\x0a\x00\x00\x00\x00\x00\x00"
+                               "\x01\x00\x00\x00"
+                               "k"
+                               "\x01\x00\x00\x00"
+                               "v",
+                               1 + 1 + 8 + 8 + 1 + 8 + 4 + 1 + 4 + 1);
+    CHECK(encode(c) == expected);
+  }
 }
 
 TEST_CASE("commands round-trip through encode and decode") {
@@ -82,11 +105,15 @@ TEST_CASE("commands round-trip through encode and decode") {
        .value = std::string("\0\0", 2)},
       {.client_id = 2, .seq = 7, .op = op_kind::put, .key = std::string(max_key_bytes, 'k'),
        .value = std::string(max_value_bytes, 'v')},
+      {.client_id = 3, .seq = 1, .op = op_kind::put, .key = "cas", .value = "v", .expected = 0},
+      {.client_id = 3, .seq = 2, .op = op_kind::put, .key = "cas", .value = "w", .expected = 17},
+      {.client_id = 0, .seq = 0, .op = op_kind::del, .key = "cas", .expected = ~std::uint64_t{0}},
   };
   for (const command& c : cases) {
     CAPTURE(c.client_id);
     CAPTURE(c.key.size());
     CAPTURE(c.value.size());
+    CAPTURE(c.expected.value_or(0));
     const std::string b = encode(c);
     auto d = decode(b);
     REQUIRE(d.has_value());
@@ -113,7 +140,15 @@ TEST_CASE("decode rejects malformed bytes with bad_command") {
       {"version only", "\x01"},
       {"trailing byte", good + "x"},
       {"version 0", with([](raw_command& r) { r.version = 0; })},
-      {"version 2", with([](raw_command& r) { r.version = 2; })},
+      {"version 1", with([](raw_command& r) { r.version = 1; })},
+      {"a whole version-1 command",
+       std::string("\x01\x01" "\x07\0\0\0\0\0\0\0" "\x03\0\0\0\0\0\0\0" "\x01\0\0\0" "k"
+                   "\x01\0\0\0" "v",
+                   1 + 1 + 8 + 8 + 4 + 1 + 4 + 1)},
+      {"version 3", with([](raw_command& r) { r.version = 3; })},
+      {"condition 2", with([](raw_command& r) { r.condition = 2; })},
+      {"condition 255", with([](raw_command& r) { r.condition = 255; })},
+      {"expected without a condition", with([](raw_command& r) { r.condition = 0; })},
       {"op 0", with([](raw_command& r) { r.op = 0; })},
       {"op 3", with([](raw_command& r) { r.op = 3; })},
       {"op 255", with([](raw_command& r) { r.op = 255; })},

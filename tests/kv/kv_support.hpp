@@ -21,7 +21,22 @@ inline std::string del(std::uint64_t client, std::uint64_t seq, std::string key)
   return encode(command{.client_id = client, .seq = seq, .op = op_kind::del, .key = std::move(key)});
 }
 
-/// A seeded mix of puts, deletes, retries, stale and expired writes and
+/// The encoded compare-and-swap put of `key` = `value`: only if the key's
+/// mod_revision is `expected` (0: only if absent).
+inline std::string cas_put(std::uint64_t client, std::uint64_t seq, std::string key, std::string value,
+                           std::uint64_t expected) {
+  return encode(command{.client_id = client, .seq = seq, .op = op_kind::put, .key = std::move(key),
+                        .value = std::move(value), .expected = expected});
+}
+
+/// The encoded compare-and-swap delete of `key`: only if its mod_revision is `expected`.
+inline std::string cas_del(std::uint64_t client, std::uint64_t seq, std::string key, std::uint64_t expected) {
+  return encode(command{.client_id = client, .seq = seq, .op = op_kind::del, .key = std::move(key),
+                        .expected = expected});
+}
+
+/// A seeded mix of puts, deletes, compare-and-swaps (on absence or on a
+/// revision that sometimes matches), retries, stale and expired writes and
 /// garbage from `clients` clients over a small key space, as log entry data
 /// (an empty string stands for a no-op entry). Same seed, same entries.
 inline std::vector<std::string> workload(std::uint64_t seed, std::size_t n, std::uint64_t clients) {
@@ -48,8 +63,14 @@ inline std::vector<std::string> workload(std::uint64_t seed, std::size_t n, std:
         s = ++seq[client];
       }
     }
+    // A small revision: at times a key's mod_revision early in the workload.
+    const std::uint64_t expected = next(3) == 0 ? 0 : next(i + 1);
     if (kind == 2) {
       out.push_back(del(client, s, key));
+    } else if (kind == 5) {
+      out.push_back(cas_put(client, s, key, "c" + std::to_string(i), expected));
+    } else if (kind == 6 && i % 3 == 0) {
+      out.push_back(cas_del(client, s, key, expected));
     } else if (kind == 3 && i % 7 == 0) {
       out.push_back("garbage" + std::to_string(i));
     } else if (kind == 4 && i % 5 == 0) {

@@ -23,6 +23,7 @@ using raftkv::kv::apply_status;
 using raftkv::kv::config;
 using raftkv::kv::state_machine;
 using raftkv::kv::test::apply_all;
+using raftkv::kv::test::cas_put;
 using raftkv::kv::test::del;
 using raftkv::kv::test::put;
 using raftkv::kv::test::workload;
@@ -31,17 +32,22 @@ namespace codec = raftkv::kv::detail;
 /// A snapshot written field by field, independent of serialize(), so tests
 /// can forge ones whose checksum is right but whose content is not.
 struct raw_snapshot {
+  struct key {
+    std::string key{}, value{};
+    std::uint64_t create_revision = 1, mod_revision = 1, version = 1;
+  };
   struct session {
     std::uint64_t client_id = 1, last_seq = 1, last_activity = 2;
     std::uint8_t status = 0;
-    std::uint64_t index = 2;
+    std::uint64_t index = 2, revision = 2, previous_mod_revision = 0;
     std::uint8_t has_previous = 0;
     std::string previous{};
   };
   std::string magic = "RKVS";
-  std::uint8_t version = 1;
+  std::uint8_t version = 2;
   std::uint64_t applied_index = 3;
-  std::vector<std::pair<std::string, std::string>> keys = {{"a", "1"}, {"b", "2"}};
+  std::uint64_t revision = 2;
+  std::vector<key> keys = {{"a", "1", 1, 1, 1}, {"b", "2", 2, 2, 1}};
   std::optional<std::uint64_t> key_count{};  ///< forged count; keys.size() when empty
   std::vector<session> sessions = {session{}};
   std::string trailing{};
@@ -50,10 +56,14 @@ struct raw_snapshot {
     std::string out = magic;
     codec::put_u8(out, version);
     codec::put_u64(out, applied_index);
+    codec::put_u64(out, revision);
     codec::put_u64(out, key_count.value_or(keys.size()));
-    for (const auto& [k, v] : keys) {
-      codec::put_bytes(out, k);
-      codec::put_bytes(out, v);
+    for (const key& k : keys) {
+      codec::put_bytes(out, k.key);
+      codec::put_bytes(out, k.value);
+      codec::put_u64(out, k.create_revision);
+      codec::put_u64(out, k.mod_revision);
+      codec::put_u64(out, k.version);
     }
     codec::put_u64(out, sessions.size());
     for (const session& s : sessions) {
@@ -62,6 +72,8 @@ struct raw_snapshot {
       codec::put_u64(out, s.last_activity);
       codec::put_u8(out, s.status);
       codec::put_u64(out, s.index);
+      codec::put_u64(out, s.revision);
+      codec::put_u64(out, s.previous_mod_revision);
       codec::put_u8(out, s.has_previous);
       if (s.has_previous != 0) codec::put_bytes(out, s.previous);
     }
@@ -71,8 +83,9 @@ struct raw_snapshot {
   }
 };
 
-/// A small machine with keys, a deleted key, sessions with and without a
-/// cached previous value, and a cached not_found.
+/// A small machine with keys, a deleted key, an overwritten key, sessions
+/// with and without a cached previous value, a cached not_found and a cached
+/// cas_failed. Revision 6 at index 9.
 state_machine small_machine() {
   state_machine sm;
   sm.apply(1, put(0, 0, "alpha", "1"));
@@ -82,6 +95,8 @@ state_machine small_machine() {
   sm.apply(5, put(0, 0, "gone", "x"));
   sm.apply(6, del(0, 0, "gone"));
   sm.apply_noop(7);
+  sm.apply(8, cas_put(11, 1, "alpha", "A", 7));  // cached cas_failed: alpha is at 1
+  sm.apply(9, cas_put(0, 0, "alpha", "2", 1));   // alpha: created 1, modified 6
   return sm;
 }
 
@@ -96,14 +111,20 @@ void check_bad(std::string_view bytes) {
 TEST_CASE("serialize writes the documented layout") {
   const state_machine sm = small_machine();
   const std::string b = sm.serialize();
-  raw_snapshot raw{.applied_index = 7,
-                   .keys = {{"alpha", "1"}, {"beta", "3"}},
+  raw_snapshot raw{.applied_index = 9,
+                   .revision = 6,
+                   .keys = {{"alpha", "2", 1, 6, 2}, {"beta", "3", 2, 3, 2}},
                    .sessions = {{.client_id = 5, .last_seq = 2, .last_activity = 3, .status = 0,
-                                 .index = 3, .has_previous = 1, .previous = "2"},
+                                 .index = 3, .revision = 3, .previous_mod_revision = 2,
+                                 .has_previous = 1, .previous = "2"},
                                 {.client_id = 9, .last_seq = 1, .last_activity = 4, .status = 1,
-                                 .index = 4, .has_previous = 0}}};
+                                 .index = 4, .revision = 3, .previous_mod_revision = 0,
+                                 .has_previous = 0},
+                                {.client_id = 11, .last_seq = 1, .last_activity = 8, .status = 5,
+                                 .index = 8, .revision = 5, .previous_mod_revision = 1,
+                                 .has_previous = 0}}};
   CHECK(b == raw.bytes());
-  CHECK(b.starts_with(std::string_view("RKVS\x01\x07\0\0\0\0\0\0\0", 13)));
+  CHECK(b.starts_with(std::string_view("RKVS\x02\x09\0\0\0\0\0\0\0\x06\0\0\0\0\0\0\0", 21)));
 }
 
 TEST_CASE("restore then serialize gives the same bytes and the same state") {
@@ -121,11 +142,20 @@ TEST_CASE("restore then serialize gives the same bytes and the same state") {
     REQUIRE(r.has_value());
     CHECK(r->serialize() == sm.serialize());
     CHECK(r->same_state(sm));
-    CHECK(r->applied_index() == 7);
+    CHECK(r->applied_index() == 9);
+    CHECK(r->revision() == 6);
     CHECK(r->size() == 2);
     CHECK(r->bytes() == sm.bytes());
-    CHECK(r->get("beta") == "3");
-    CHECK(r->session_count() == 2);
+    CHECK(r->get("beta") == raftkv::kv::key_value{"beta", "3", 2, 3, 2});
+    CHECK(r->get("alpha") == raftkv::kv::key_value{"alpha", "2", 1, 6, 2});
+    CHECK(r->list("", 10) == sm.list("", 10));
+    CHECK(r->session_count() == 3);
+    // The cached cas_failed answers a retry after the restore too.
+    apply_result retry = r->apply(10, cas_put(11, 1, "alpha", "A", 7));
+    CHECK(retry == apply_result{.status = apply_status::cas_failed, .previous_mod_revision = 1,
+                                .revision = 5, .index = 8, .duplicate = true});
+    CHECK(r->apply(11, cas_put(11, 2, "alpha", "A", 6)).status == apply_status::ok);
+    CHECK(r->get("alpha") == raftkv::kv::key_value{"alpha", "A", 1, 7, 3});
   }
   SUBCASE("many keys, big values, binary bytes") {
     state_machine sm;
@@ -150,9 +180,11 @@ TEST_CASE("a restored machine continues exactly like the original") {
     CAPTURE(seed);
     const auto first = workload(seed, 300, 8);
     const auto second = workload(seed + 100, 300, 8);
-    state_machine original(config{.max_sessions = 5});
+    // Small enough that sessions are evicted and expire on both sides of the snapshot.
+    const config cfg{.max_sessions = 5, .session_ttl_entries = 15};
+    state_machine original(cfg);
     apply_all(original, first);
-    auto restored = state_machine::restore(original.serialize(), config{.max_sessions = 5});
+    auto restored = state_machine::restore(original.serialize(), cfg);
     REQUIRE(restored.has_value());
     // Retries answered from restored sessions must match too.
     CHECK(apply_all(*restored, second) == apply_all(original, second));
@@ -173,6 +205,23 @@ TEST_CASE("a snapshot with more sessions than the config allows is kept, then sh
   CHECK(r->apply(12, put(7, 1, "k", "v")).status == apply_status::ok);  // 7 was evicted: reopens
   CHECK(r->apply(13, put(8, 2, "k", "v")).status == apply_status::session_expired);
   CHECK(r->apply(14, put(10, 1, "k", "v")).duplicate);
+}
+
+TEST_CASE("a snapshot's sessions idle past the ttl are kept, then expire at the next entry") {
+  state_machine old(config{.session_ttl_entries = 0});
+  old.apply(1, put(1, 1, "k", "v"));
+  old.apply(50, put(2, 1, "k", "v"));
+  old.apply_noop(100);
+  CHECK(old.session_count() == 2);
+  // Restored under a ttl of 60: client 1 (idle 99) is past it, client 2 (idle 50) is not.
+  auto r = state_machine::restore(old.serialize(), config{.session_ttl_entries = 60});
+  REQUIRE(r.has_value());
+  CHECK(r->session_count() == 2);
+  CHECK(r->serialize() == old.serialize());  // restore itself drops nothing
+  r->apply_noop(101);
+  CHECK(r->session_count() == 1);
+  CHECK(r->apply(102, put(1, 2, "k", "w")).status == apply_status::session_expired);
+  CHECK(r->apply(103, put(2, 1, "k", "v")).duplicate);
 }
 
 TEST_CASE("restore rejects every truncation and every corrupted byte") {
@@ -202,7 +251,9 @@ TEST_CASE("restore rejects forged snapshots whose checksum is right") {
   const std::vector<std::pair<const char*, edit>> cases = {
       {"bad magic", [](raw_snapshot& s) { s.magic = "RKVX"; }},
       {"version 0", [](raw_snapshot& s) { s.version = 0; }},
-      {"version 2", [](raw_snapshot& s) { s.version = 2; }},
+      {"version 1", [](raw_snapshot& s) { s.version = 1; }},
+      {"version 3", [](raw_snapshot& s) { s.version = 3; }},
+      {"revision past the applied index", [](raw_snapshot& s) { s.revision = 4; }},
       {"trailing bytes", [](raw_snapshot& s) { s.trailing = "x"; }},
       {"keys out of order", [](raw_snapshot& s) { s.keys = {{"b", "1"}, {"a", "2"}}; }},
       {"duplicate key", [](raw_snapshot& s) { s.keys = {{"a", "1"}, {"a", "2"}}; }},
@@ -210,6 +261,13 @@ TEST_CASE("restore rejects forged snapshots whose checksum is right") {
       {"key too long", [](raw_snapshot& s) { s.keys = {{std::string(4097, 'k'), ""}}; }},
       {"value too long",
        [](raw_snapshot& s) { s.keys = {{"k", std::string(raftkv::kv::max_value_bytes + 1, 'v')}}; }},
+      {"create_revision 0", [](raw_snapshot& s) { s.keys[0].create_revision = 0; }},
+      {"mod_revision below create_revision",
+       [](raw_snapshot& s) { s.keys[1] = {"b", "2", 2, 1, 1}; }},
+      {"mod_revision past the revision", [](raw_snapshot& s) { s.keys[1].mod_revision = 3; }},
+      {"version 0", [](raw_snapshot& s) { s.keys[0].version = 0; }},
+      {"more versions than revisions", [](raw_snapshot& s) { s.keys[0].version = 2; }},
+      {"version 2^64-1", [](raw_snapshot& s) { s.keys[0].version = ~std::uint64_t{0}; }},
       {"key count too high", [](raw_snapshot& s) { s.key_count = 3; }},
       {"key count too low", [](raw_snapshot& s) { s.key_count = 1; }},
       {"key count 2^64-1", [](raw_snapshot& s) { s.key_count = ~std::uint64_t{0}; }},
@@ -227,6 +285,50 @@ TEST_CASE("restore rejects forged snapshots whose checksum is right") {
       {"seq 0", [](raw_snapshot& s) { s.sessions[0].last_seq = 0; }},
       {"activity past the applied index", [](raw_snapshot& s) { s.sessions[0].last_activity = 4; }},
       {"result index 0", [](raw_snapshot& s) { s.sessions[0].index = 0; }},
+      {"result revision past its entry",
+       [](raw_snapshot& s) {
+         s.sessions[0].index = 1;
+         s.sessions[0].revision = 2;
+       }},
+      {"result revision past the store's",
+       [](raw_snapshot& s) {
+         s.applied_index = 5;
+         s.sessions[0].last_activity = s.sessions[0].index = 4;
+         s.sessions[0].revision = 3;
+       }},
+      {"ok with revision 0", [](raw_snapshot& s) { s.sessions[0].revision = 0; }},
+      {"ok with a previous value of revision 0",
+       [](raw_snapshot& s) {
+         s.sessions[0].has_previous = 1;
+         s.sessions[0].previous = "p";
+       }},
+      {"ok with a previous value not older than the write",
+       [](raw_snapshot& s) {
+         s.sessions[0].has_previous = 1;
+         s.sessions[0].previous_mod_revision = 2;
+       }},
+      {"ok without a previous value but its revision",
+       [](raw_snapshot& s) { s.sessions[0].previous_mod_revision = 1; }},
+      {"not_found with a previous revision",
+       [](raw_snapshot& s) {
+         s.sessions[0].status = 1;
+         s.sessions[0].previous_mod_revision = 1;
+       }},
+      {"cas_failed with a previous value",
+       [](raw_snapshot& s) {
+         s.sessions[0].status = 5;
+         s.sessions[0].previous_mod_revision = 1;
+         s.sessions[0].has_previous = 1;
+       }},
+      {"cas_failed on a revision after its own",
+       [](raw_snapshot& s) {
+         s.sessions[0].status = 5;
+         s.sessions[0].revision = 1;
+         s.sessions[0].previous_mod_revision = 2;
+       }},
+      {"status session_expired", [](raw_snapshot& s) { s.sessions[0].status = 3; }},
+      {"status stale_request", [](raw_snapshot& s) { s.sessions[0].status = 4; }},
+      {"status 6", [](raw_snapshot& s) { s.sessions[0].status = 6; }},
       {"result after the activity", [](raw_snapshot& s) { s.sessions[0].index = 3; }},
       {"status bad_command", [](raw_snapshot& s) { s.sessions[0].status = 2; }},
       {"status 200", [](raw_snapshot& s) { s.sessions[0].status = 200; }},
@@ -242,5 +344,48 @@ TEST_CASE("restore rejects forged snapshots whose checksum is right") {
     raw_snapshot s;
     change(s);
     check_bad(s.bytes());
+  }
+  // A whole version-1 snapshot, as the first format wrote an empty machine.
+  std::string v1("RKVS\x01" "\0\0\0\0\0\0\0\0" "\0\0\0\0\0\0\0\0" "\0\0\0\0\0\0\0\0", 29);
+  codec::put_u32(v1, codec::crc32c(v1));
+  check_bad(v1);
+}
+
+TEST_CASE("restore accepts forged snapshots that some history could have written") {
+  // The checks above are not simply stricter than serialize(): these hold.
+  using edit = std::function<void(raw_snapshot&)>;
+  const std::vector<std::pair<const char*, edit>> cases = {
+      {"as is", [](raw_snapshot&) {}},
+      {"a revision ahead of every key (the last write was a delete)", [](raw_snapshot& s) { s.revision = 3; }},
+      {"a key overwritten with every revision", [](raw_snapshot& s) { s.keys[1] = {"b", "2", 1, 2, 2}; }},
+      {"cached ok with a previous value",
+       [](raw_snapshot& s) {
+         s.sessions[0].has_previous = 1;
+         s.sessions[0].previous_mod_revision = 1;
+       }},
+      {"cached not_found at revision 0",
+       [](raw_snapshot& s) {
+         s.sessions[0].status = 1;
+         s.sessions[0].revision = 0;
+       }},
+      {"cached cas_failed on an absent key at revision 0",
+       [](raw_snapshot& s) {
+         s.sessions[0].status = 5;
+         s.sessions[0].revision = 0;
+       }},
+      {"cached cas_failed on the current revision",
+       [](raw_snapshot& s) {
+         s.sessions[0].status = 5;
+         s.sessions[0].previous_mod_revision = 2;
+       }},
+  };
+  for (const auto& [name, change] : cases) {
+    CAPTURE(name);
+    raw_snapshot s;
+    change(s);
+    const std::string b = s.bytes();
+    auto r = state_machine::restore(b);
+    REQUIRE(r.has_value());
+    CHECK(r->serialize() == b);
   }
 }

@@ -4,28 +4,45 @@
 // reaches the same state: nothing here reads a clock, draws a random number or
 // lets hash order reach a result or a snapshot (ordered maps throughout).
 //
+// Revisions (as in etcd's mvcc): the store has a revision, 0 when empty, that
+// grows by one with every write that changes it: a put (also a successful
+// compare-and-swap, also one that rewrites the same value) and a delete of a
+// present key. A delete of an absent key and a failed compare-and-swap leave
+// it alone. Each key carries the revision that created it, the revision that
+// last modified it and how many puts it saw since its creation; a delete
+// removes the key with its revisions, so a later put creates it afresh.
+//
 // Writes are exactly-once through client sessions (thesis §6.3): a session
 // remembers its client's last applied seq and that write's result, so a retry
 // of a committed write gets the original answer instead of being applied
-// again. The session table is bounded; when full, the session idle the longest
-// is evicted: the one whose last entry (applied, retried or stale write) has
-// the lowest log index, the same on every replica. That client's next write
-// fails with session_expired instead of risking a double apply. Only a client
-// that keeps retrying its seq 1 after eviction can be applied twice; clients
-// avoid that by opening sessions with a fresh client id.
+// again. A session's activity is the log index of its last entry (applied,
+// retried or stale write). Sessions end in two ways, both decided by log
+// indexes alone, so the same on every replica:
+//   - expiry: applying the entry at index i first drops every session whose
+//     activity a has i - a > session_ttl_entries. A session thus survives
+//     exactly session_ttl_entries entries without activity.
+//   - eviction: opening a session in a full table drops the one idle the
+//     longest (lowest activity).
+// That client's next write fails with session_expired instead of risking a
+// double apply. Only a client that keeps retrying its seq 1 after losing its
+// session can be applied twice; clients avoid that by opening sessions with
+// a fresh client id.
 //
-// Snapshot format, version 1 (little-endian, strings u32-length-prefixed):
+// Snapshot format, version 2 (little-endian, strings u32-length-prefixed):
 //
-//   4 bytes magic "RKVS", u8 version = snapshot_version (1)
+//   4 bytes magic "RKVS", u8 version = snapshot_version (2)
 //   u64 applied_index
-//   u64 key_count, then per key in ascending byte order: key, value
+//   u64 revision
+//   u64 key_count, then per key in ascending byte order:
+//     key, value, u64 create_revision, u64 mod_revision, u64 version
 //   u64 session_count, then per session in ascending client_id order:
 //     u64 client_id, u64 last_seq, u64 last_activity,
-//     u8 status, u64 index, u8 has_previous, [previous]   (the cached result)
+//     u8 status, u64 index, u64 revision, u64 previous_mod_revision,
+//     u8 has_previous, [previous]                         (the cached result)
 //   u32 CRC-32C of every byte before it
 //
 // restore() accepts exactly what serialize() produces, so restoring and
-// serialising again gives the same bytes.
+// serialising again gives the same bytes. Version 1 is refused.
 // Pure: standard library, raftkv/core and raftkv/error.hpp only.
 #pragma once
 
@@ -49,42 +66,60 @@ class reader;
 }  // namespace detail
 
 /// The version byte serialize() writes and restore() accepts.
-inline constexpr std::uint8_t snapshot_version = 1;
+inline constexpr std::uint8_t snapshot_version = 2;
 
 /// How one log entry came out.
 enum class apply_status : std::uint8_t {
   ok = 0,               ///< applied (or, for a retry, was applied earlier)
   not_found = 1,        ///< a delete of a key that did not exist; nothing changed
   bad_command = 2,      ///< the entry's bytes did not decode; nothing changed
-  session_expired = 3,  ///< an unknown client sent seq != 1: its session was evicted (§6.3)
+  session_expired = 3,  ///< an unknown client sent seq != 1: its session expired or was evicted (§6.3)
   stale_request = 4,    ///< seq below the session's last: the client already moved on
+  cas_failed = 5,       ///< the key's mod_revision was not the expected one; nothing changed
 };
 
-/// "ok", "not_found", "bad_command", "session_expired" or "stale_request".
+/// "ok", "not_found", "bad_command", "session_expired", "stale_request" or "cas_failed".
 std::string_view to_string(apply_status s) noexcept;
 
 /// The answer for the client whose command an entry carried.
 struct apply_result {
   apply_status status = apply_status::ok;
-  std::optional<std::string> previous{};  ///< the key's value before the write, if it had one
+  /// ok: the key's value before the write, if it had one (a put that
+  /// replaced a value, every delete). Empty for every other status.
+  std::optional<std::string> previous{};
+  /// The key's mod_revision when the command was evaluated, 0 if absent: for
+  /// ok the revision of `previous`, for cas_failed the current mod_revision
+  /// that did not match, for not_found 0. 0 for the other statuses.
+  std::uint64_t previous_mod_revision = 0;
+  /// The store's revision right after the entry `index` was applied: for ok
+  /// the revision this write created (a put's new mod_revision), otherwise
+  /// the unchanged revision the answer holds at ("as of revision R").
+  std::uint64_t revision = 0;
   core::index_t index = 0;  ///< the entry that took effect: the original one for a retry
   bool duplicate = false;   ///< a retry answered from the session; nothing was applied now
 
   friend bool operator==(const apply_result&, const apply_result&) = default;
 };
 
-/// One key and its value, as list() returns them.
+/// One key with its value and revisions, as get() and list() return them
+/// (etcd's mvccpb.KeyValue).
 struct key_value {
   std::string key{};
   std::string value{};
+  std::uint64_t create_revision = 0;  ///< revision of the put that created the key (since its last delete)
+  std::uint64_t mod_revision = 0;     ///< revision of the last put to the key; >= create_revision
+  std::uint64_t version = 0;          ///< puts since creation: 1 after the creating put
   friend bool operator==(const key_value&, const key_value&) = default;
 };
 
 /// Limits of one state machine. Must be the same on every replica, since it
-/// decides which sessions are evicted.
+/// decides which sessions are evicted and when they expire.
 struct config {
   /// Client sessions kept; opening one more evicts the least recently active.
   std::size_t max_sessions = 10000;
+  /// Log entries a session survives without activity (log time, not wall
+  /// time); 0 = sessions never expire, only eviction ends them.
+  std::uint64_t session_ttl_entries = 100000;
 
   /// errc::invalid_config unless max_sessions >= 1.
   result<void> validate() const;
@@ -107,11 +142,14 @@ class state_machine {
   /// command) was applied. `index` must exceed applied_index() (asserted).
   void apply_noop(core::index_t index);
 
-  /// The value of `key`, if present.
-  std::optional<std::string> get(std::string_view key) const;
-  /// Up to `limit` keys starting with `prefix`, with their values, in
-  /// ascending byte order of key.
+  /// `key` with its value and revisions, if present, as of revision().
+  std::optional<key_value> get(std::string_view key) const;
+  /// Up to `limit` keys starting with `prefix`, with their values and
+  /// revisions, in ascending byte order of key, as of revision().
   std::vector<key_value> list(std::string_view prefix, std::size_t limit) const;
+  /// The store's revision: the number of writes that changed it, 0 before
+  /// any. Reads answer "as of" it.
+  std::uint64_t revision() const { return revision_; }
   /// Number of keys.
   std::size_t size() const { return data_.size(); }
   /// Sum of the sizes of every key and value.
@@ -130,10 +168,11 @@ class state_machine {
   /// asserted), or errc::bad_snapshot when `data` is truncated, corrupt
   /// (checksum), of an unknown version or breaks an invariant. Never asserts
   /// on the bytes. A snapshot with more sessions than cfg.max_sessions is kept
-  /// whole; the excess is evicted as new sessions open.
+  /// whole; the excess is evicted as new sessions open. Sessions idle longer
+  /// than cfg.session_ttl_entries are kept too, and expire at the next entry.
   static result<state_machine> restore(std::string_view data, config cfg = {});
 
-  /// Same keys, values, sessions and applied index (the config aside).
+  /// Same keys, values, revisions, sessions and applied index (the config aside).
   bool same_state(const state_machine& other) const;
 
  private:
@@ -144,14 +183,27 @@ class state_machine {
     /// retried or stale); <= applied_index_ and unique across sessions, since
     /// each entry touches one session at most.
     core::index_t last_activity = 0;
-    apply_result last_result{};       ///< answer to last_seq: ok or not_found, duplicate false
+    apply_result last_result{};       ///< answer to last_seq: ok, not_found or cas_failed; duplicate false
     friend bool operator==(const session&, const session&) = default;
   };
   using session_map = std::map<std::uint64_t, session>;
 
-  /// Makes `index` the applied index; asserts it is past the current one.
+  /// A key's value and revisions, as data_ holds them. Invariant:
+  /// 1 <= create_revision <= mod_revision <= revision_, and
+  /// 1 <= version <= mod_revision - create_revision + 1.
+  struct record {
+    std::string value{};
+    std::uint64_t create_revision = 0;
+    std::uint64_t mod_revision = 0;
+    std::uint64_t version = 0;
+    friend bool operator==(const record&, const record&) = default;
+  };
+
+  /// Makes `index` the applied index (asserts it is past the current one)
+  /// and drops the sessions that expire at it.
   void advance_to(core::index_t index);
-  /// Performs the put or delete of `c` (already deduplicated) at `index`.
+  /// Performs the put or delete of `c` (already deduplicated) at `index`,
+  /// if its compare-and-swap condition holds.
   apply_result execute(core::index_t index, command&& c);
   /// A new, empty session for `client_id` active at `index`, after evicting
   /// the least recently active sessions while the table is full.
@@ -159,22 +211,29 @@ class state_machine {
   /// Marks the session `it` active at `index` (the newest activity).
   void touch(session_map::iterator it, core::index_t index);
   /// restore() helpers: read the key or session section into `sm`; false
-  /// when the bytes are short or break an invariant.
+  /// when the bytes are short or break an invariant. read_session_result
+  /// reads one cached result and checks that some write could produce it.
   static bool read_keys(detail::reader& r, state_machine& sm);
   static bool read_sessions(detail::reader& r, state_machine& sm);
+  static bool read_session_result(detail::reader& r, const state_machine& sm, apply_result& out);
 
   config cfg_;  ///< fixed at construction
   /// The store. Invariant: keys are 1 ..= max_key_bytes bytes and values at
-  /// most max_value_bytes. Updated only by execute() and restore().
-  std::map<std::string, std::string, std::less<>> data_;
+  /// most max_value_bytes; every record keeps its invariant. Updated only by
+  /// execute() and restore().
+  std::map<std::string, record, std::less<>> data_;
   std::uint64_t bytes_ = 0;          ///< sum of key and value sizes in data_; kept by execute()
   core::index_t applied_index_ = 0;  ///< last applied entry; only grows (advance_to())
+  /// Writes that changed the store; only grows, by one per change (execute()).
+  /// revision_ <= applied_index_, since each change takes one entry.
+  std::uint64_t revision_ = 0;
   /// Sessions by client id (no_client never has one). Invariant: every
-  /// last_activity <= applied_index_, and at most cfg_.max_sessions entries
-  /// unless restored from a bigger snapshot.
+  /// last_activity <= applied_index_, and at most cfg_.max_sessions entries;
+  /// with a session_ttl_entries of t != 0, applied_index_ - last_activity <= t
+  /// (both unless restored from a snapshot taken with other limits).
   session_map sessions_;
   /// last_activity -> client id, one entry per session: the eviction order.
-  /// Updated with sessions_ by open_session(), touch() and restore().
+  /// Updated with sessions_ by advance_to(), open_session(), touch() and restore().
   std::map<core::index_t, std::uint64_t> by_activity_;
 };
 

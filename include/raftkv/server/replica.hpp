@@ -45,7 +45,7 @@ struct replica_options {
   std::filesystem::path data_dir{};    ///< the node's data directory (created if missing)
   std::string cluster_id{};            ///< recorded in the data directory; a mismatch refuses to start
   storage::options disk{};             ///< WAL segment size, snapshots kept
-  kv::config kv{};                     ///< session table bound
+  kv::config kv{};                     ///< session table bound and session expiry (log entries)
   std::uint64_t snapshot_entries = 10000;          ///< applied entries between snapshots (0: never by count)
   std::uint64_t snapshot_bytes = 64ull << 20;      ///< applied command bytes between snapshots (0: never by size)
   std::uint64_t compact_keep = 1000;               ///< log entries kept behind a snapshot

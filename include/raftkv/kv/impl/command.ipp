@@ -32,6 +32,8 @@ std::string encode(const command& c) {
   detail::put_u8(out, static_cast<std::uint8_t>(c.op));
   detail::put_u64(out, c.client_id);
   detail::put_u64(out, c.seq);
+  detail::put_u8(out, c.expected ? 1 : 0);
+  detail::put_u64(out, c.expected.value_or(0));
   detail::put_bytes(out, c.key);
   detail::put_bytes(out, c.value);
   return out;
@@ -44,6 +46,11 @@ result<command> decode(std::string_view bytes) {
   c.op = static_cast<op_kind>(r.get_u8());
   c.client_id = r.get_u64();
   c.seq = r.get_u64();
+  const std::uint8_t condition = r.get_u8();
+  const std::uint64_t expected = r.get_u64();
+  // Canonical: no condition means expected is written as 0, nothing else.
+  if (condition > 1 || (condition == 0 && expected != 0)) return make_error_code(errc::bad_command);
+  if (condition == 1) c.expected = expected;
   c.key = r.get_bytes(max_key_bytes);
   c.value = r.get_bytes(max_value_bytes);
   if (!r.done()) return make_error_code(errc::bad_command);  // truncated or trailing bytes

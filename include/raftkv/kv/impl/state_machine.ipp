@@ -11,13 +11,15 @@ namespace raftkv::kv {
 namespace {
 
 constexpr std::string_view snapshot_magic = "RKVS";
-/// Magic, version, applied index, key count, session count.
-constexpr std::size_t snapshot_header_bytes = 4 + 1 + 8 + 8 + 8;
+/// Magic, version, applied index, revision, key count, session count.
+constexpr std::size_t snapshot_header_bytes = 4 + 1 + 8 + 8 + 8 + 8;
 constexpr std::size_t snapshot_checksum_bytes = 4;
-/// The smallest encoded key record: an empty value and a 1-byte key.
-constexpr std::size_t min_key_record_bytes = 4 + 1 + 4;
+/// A key record's three revisions (create, mod, version).
+constexpr std::size_t key_revisions_bytes = 8 + 8 + 8;
+/// The smallest encoded key record: a 1-byte key and an empty value.
+constexpr std::size_t min_key_record_bytes = 4 + 1 + 4 + key_revisions_bytes;
 /// A session record without a cached previous value.
-constexpr std::size_t min_session_record_bytes = 8 + 8 + 8 + 1 + 8 + 1;
+constexpr std::size_t min_session_record_bytes = 8 + 8 + 8 + 1 + 8 + 8 + 8 + 1;
 
 }  // namespace
 
@@ -28,6 +30,7 @@ std::string_view to_string(apply_status s) noexcept {
     case apply_status::bad_command: return "bad_command";
     case apply_status::session_expired: return "session_expired";
     case apply_status::stale_request: return "stale_request";
+    case apply_status::cas_failed: return "cas_failed";
   }
   return "unknown";
 }
@@ -44,20 +47,29 @@ state_machine::state_machine(config cfg) : cfg_(cfg) {
 void state_machine::advance_to(core::index_t index) {
   RAFTKV_ASSERT(index > applied_index_, "entries are applied in increasing index order");
   applied_index_ = index;
+  // Expiry by log distance: the oldest sessions come first in by_activity_,
+  // so this costs one comparison per entry plus one erase per expiry. The
+  // sessions a command at `index` sees are those with index - activity <= ttl
+  // whether or not the caller reported the entries before it (gaps).
+  const std::uint64_t ttl = cfg_.session_ttl_entries;
+  while (ttl != 0 && !by_activity_.empty() && index - by_activity_.begin()->first > ttl) {
+    sessions_.erase(by_activity_.begin()->second);
+    by_activity_.erase(by_activity_.begin());
+  }
 }
 
 apply_result state_machine::apply(core::index_t index, std::string_view data) {
   auto c = decode(data);
   if (!c) {
     advance_to(index);
-    return {.status = apply_status::bad_command, .index = index};
+    return {.status = apply_status::bad_command, .revision = revision_, .index = index};
   }
   return apply(index, std::move(*c));
 }
 
 apply_result state_machine::apply(core::index_t index, command c) {
   advance_to(index);
-  if (!validate(c)) return {.status = apply_status::bad_command, .index = index};
+  if (!validate(c)) return {.status = apply_status::bad_command, .revision = revision_, .index = index};
   if (c.client_id == no_client) return execute(index, std::move(c));
 
   auto it = sessions_.find(c.client_id);
@@ -65,7 +77,9 @@ apply_result state_machine::apply(core::index_t index, command c) {
     // Thesis §6.3: without a session this is either a new client (seq 1) or
     // one whose session was evicted. The latter may have had this very write
     // applied already, so applying it again could break exactly-once.
-    if (c.seq != 1) return {.status = apply_status::session_expired, .index = index};
+    if (c.seq != 1) {
+      return {.status = apply_status::session_expired, .revision = revision_, .index = index};
+    }
     it = open_session(c.client_id, index);
   } else {
     touch(it, index);
@@ -76,7 +90,9 @@ apply_result state_machine::apply(core::index_t index, command c) {
     r.duplicate = true;
     return r;
   }
-  if (c.seq < s.last_seq) return {.status = apply_status::stale_request, .index = index};
+  if (c.seq < s.last_seq) {
+    return {.status = apply_status::stale_request, .revision = revision_, .index = index};
+  }
   s.last_seq = c.seq;
   s.last_result = execute(index, std::move(c));
   return s.last_result;
@@ -88,22 +104,33 @@ apply_result state_machine::execute(core::index_t index, command&& c) {
   apply_result r{.status = apply_status::ok, .index = index};
   auto it = data_.lower_bound(c.key);
   const bool found = it != data_.end() && it->first == c.key;
-  if (c.op == op_kind::put) {
+  r.previous_mod_revision = found ? it->second.mod_revision : 0;
+  if (c.expected && *c.expected != r.previous_mod_revision) {
+    r.status = apply_status::cas_failed;  // etcd's failed Txn compare: nothing changes
+  } else if (c.op == op_kind::put) {
+    const std::uint64_t rev = ++revision_;
     bytes_ += c.value.size();
     if (found) {
-      bytes_ -= it->second.size();
-      r.previous = std::exchange(it->second, std::move(c.value));
+      record& rec = it->second;
+      bytes_ -= rec.value.size();
+      r.previous = std::exchange(rec.value, std::move(c.value));
+      rec.mod_revision = rev;
+      ++rec.version;
     } else {
       bytes_ += c.key.size();
-      data_.emplace_hint(it, std::move(c.key), std::move(c.value));
+      data_.emplace_hint(it, std::move(c.key),
+                         record{.value = std::move(c.value), .create_revision = rev,
+                                .mod_revision = rev, .version = 1});
     }
   } else if (!found) {
     r.status = apply_status::not_found;
   } else {
-    bytes_ -= it->first.size() + it->second.size();
-    r.previous = std::move(it->second);
+    ++revision_;
+    bytes_ -= it->first.size() + it->second.value.size();
+    r.previous = std::move(it->second.value);
     data_.erase(it);
   }
+  r.revision = revision_;
   return r;
 }
 
@@ -124,29 +151,40 @@ void state_machine::touch(session_map::iterator it, core::index_t index) {
   by_activity_.emplace_hint(by_activity_.end(), index, it->first);
 }
 
-std::optional<std::string> state_machine::get(std::string_view key) const {
+namespace {
+
+template <class Record>
+key_value to_key_value(const std::string& key, const Record& rec) {
+  return {.key = key, .value = rec.value, .create_revision = rec.create_revision,
+          .mod_revision = rec.mod_revision, .version = rec.version};
+}
+
+}  // namespace
+
+std::optional<key_value> state_machine::get(std::string_view key) const {
   auto it = data_.find(key);
   if (it == data_.end()) return std::nullopt;
-  return it->second;
+  return to_key_value(it->first, it->second);
 }
 
 std::vector<key_value> state_machine::list(std::string_view prefix, std::size_t limit) const {
   std::vector<key_value> out;
   for (auto it = data_.lower_bound(prefix);
        it != data_.end() && out.size() < limit && it->first.starts_with(prefix); ++it) {
-    out.push_back({it->first, it->second});
+    out.push_back(to_key_value(it->first, it->second));
   }
   return out;
 }
 
 bool state_machine::same_state(const state_machine& other) const {
-  return applied_index_ == other.applied_index_ && data_ == other.data_ &&
-         sessions_ == other.sessions_;
+  return applied_index_ == other.applied_index_ && revision_ == other.revision_ &&
+         data_ == other.data_ && sessions_ == other.sessions_;
 }
 
 std::string state_machine::serialize() const {
   std::size_t total = snapshot_header_bytes + snapshot_checksum_bytes + bytes_ +
-                      data_.size() * 8 + sessions_.size() * min_session_record_bytes;
+                      data_.size() * (8 + key_revisions_bytes) +
+                      sessions_.size() * min_session_record_bytes;
   for (const auto& [id, s] : sessions_) {
     if (s.last_result.previous) total += 4 + s.last_result.previous->size();
   }
@@ -155,10 +193,14 @@ std::string state_machine::serialize() const {
   out.append(snapshot_magic);
   detail::put_u8(out, snapshot_version);
   detail::put_u64(out, applied_index_);
+  detail::put_u64(out, revision_);
   detail::put_u64(out, data_.size());
-  for (const auto& [key, value] : data_) {
+  for (const auto& [key, rec] : data_) {
     detail::put_bytes(out, key);
-    detail::put_bytes(out, value);
+    detail::put_bytes(out, rec.value);
+    detail::put_u64(out, rec.create_revision);
+    detail::put_u64(out, rec.mod_revision);
+    detail::put_u64(out, rec.version);
   }
   detail::put_u64(out, sessions_.size());
   for (const auto& [id, s] : sessions_) {
@@ -167,6 +209,8 @@ std::string state_machine::serialize() const {
     detail::put_u64(out, s.last_activity);
     detail::put_u8(out, static_cast<std::uint8_t>(s.last_result.status));
     detail::put_u64(out, s.last_result.index);
+    detail::put_u64(out, s.last_result.revision);
+    detail::put_u64(out, s.last_result.previous_mod_revision);
     detail::put_u8(out, s.last_result.previous ? 1 : 0);
     if (s.last_result.previous) detail::put_bytes(out, *s.last_result.previous);
   }
@@ -187,6 +231,8 @@ result<state_machine> state_machine::restore(std::string_view data, config cfg) 
   if (r.get_u8() != snapshot_version) return bad;
   state_machine sm(cfg);
   sm.applied_index_ = r.get_u64();
+  sm.revision_ = r.get_u64();
+  if (sm.revision_ > sm.applied_index_) return bad;  // each change takes an entry
   if (!read_keys(r, sm) || !read_sessions(r, sm) || !r.done()) return bad;
   return sm;
 }
@@ -200,14 +246,51 @@ bool state_machine::read_keys(detail::reader& r, state_machine& sm) {
   for (std::uint64_t i = 0; i < count; ++i) {
     const std::string_view key = r.get_bytes(max_key_bytes);
     const std::string_view value = r.get_bytes(max_value_bytes);
+    const std::uint64_t create = r.get_u64();
+    const std::uint64_t mod = r.get_u64();
+    const std::uint64_t version = r.get_u64();
     // Strictly ascending keys: the order serialize() writes, so every key goes
     // at the end of the map (O(1) with the hint) and duplicates are rejected.
     if (!r.ok() || key.empty() || (i > 0 && key <= previous)) return false;
-    sm.data_.emplace_hint(sm.data_.end(), std::string(key), std::string(value));
+    // Each put since the creation took its own revision. That no two keys
+    // share a revision is not checked: it would cost a sort of all of them.
+    const bool revisions_ok = create >= 1 && create <= mod && mod <= sm.revision_ &&
+                              version >= 1 && version - 1 <= mod - create;
+    if (!revisions_ok) return false;
+    sm.data_.emplace_hint(sm.data_.end(), std::string(key),
+                          record{.value = std::string(value), .create_revision = create,
+                                 .mod_revision = mod, .version = version});
     sm.bytes_ += key.size() + value.size();
     previous = key;
   }
   return true;
+}
+
+bool state_machine::read_session_result(detail::reader& r, const state_machine& sm,
+                                        apply_result& out) {
+  const std::uint8_t status = r.get_u8();
+  out.status = static_cast<apply_status>(status);
+  out.index = r.get_u64();
+  out.revision = r.get_u64();
+  out.previous_mod_revision = r.get_u64();
+  const std::uint8_t has_previous = r.get_u8();
+  if (has_previous == 1) out.previous = std::string(r.get_bytes(max_value_bytes));
+  const std::uint64_t rev = out.revision;
+  const std::uint64_t prev_mod = out.previous_mod_revision;
+  // The results a write can leave in a session (execute()): a put or delete
+  // that changed the store, a delete of an absent key, a failed CAS.
+  bool could_be = false;
+  switch (out.status) {
+    case apply_status::ok:
+      could_be = rev >= 1 && (has_previous == 1 ? prev_mod >= 1 && prev_mod < rev
+                                                : has_previous == 0 && prev_mod == 0);
+      break;
+    case apply_status::not_found: could_be = has_previous == 0 && prev_mod == 0; break;
+    case apply_status::cas_failed: could_be = has_previous == 0 && prev_mod <= rev; break;
+    default: break;
+  }
+  // A revision is reached no sooner than its entry: rev <= index.
+  return r.ok() && could_be && out.index >= 1 && rev <= out.index && rev <= sm.revision_;
 }
 
 bool state_machine::read_sessions(detail::reader& r, state_machine& sm) {
@@ -219,17 +302,9 @@ bool state_machine::read_sessions(detail::reader& r, state_machine& sm) {
     session s;
     s.last_seq = r.get_u64();
     s.last_activity = r.get_u64();
-    s.last_result.status = static_cast<apply_status>(r.get_u8());
-    s.last_result.index = r.get_u64();
-    const std::uint8_t has_previous = r.get_u8();
-    if (has_previous == 1) s.last_result.previous = std::string(r.get_bytes(max_value_bytes));
-    const apply_status st = s.last_result.status;
-    const bool result_ok =
-        (st == apply_status::ok || (st == apply_status::not_found && has_previous == 0)) &&
-        has_previous <= 1 && s.last_result.index >= 1 &&
-        s.last_result.index <= s.last_activity;
-    if (!r.ok() || id <= previous_id || s.last_seq < 1 || !result_ok ||
-        s.last_activity > sm.applied_index_) {
+    if (!read_session_result(r, sm, s.last_result)) return false;
+    if (!r.ok() || id <= previous_id || s.last_seq < 1 ||
+        s.last_result.index > s.last_activity || s.last_activity > sm.applied_index_) {
       return false;
     }
     if (!sm.by_activity_.emplace(s.last_activity, id).second) return false;  // must be unique
