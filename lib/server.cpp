@@ -1,2 +1,3 @@
-// Compiles the runtime's non-template bodies that need no Asio (replica.ipp).
+// Compiles the runtime's bodies that need no Asio: replica.ipp, and options.ipp (Program_options).
 #include <raftkv/server/impl/replica.ipp>
+#include <raftkv/server/impl/options.ipp>

@@ -123,10 +123,14 @@ class replica {
   finish_result finish(cycle& c);
   /// True between begin() and finish().
   bool in_cycle() const { return in_cycle_; }
+  /// Takes a snapshot at the applied index now (the file is written by the
+  /// next disk job). False when nothing was applied since the last one.
+  bool snapshot_now();
 
  private:
   replica(const replica_options& opts, storage::disk d);
   void maybe_snapshot(finish_result& out);
+  bool take_snapshot();
 
   replica_options opts_;
   storage::disk disk_;                   ///< touched only by write() (the disk thread) and open()

@@ -123,9 +123,14 @@ finish_result replica::finish(cycle& c) {
 void replica::maybe_snapshot(finish_result& out) {
   const bool by_count = opts_.snapshot_entries != 0 && applied_since_snapshot_ >= opts_.snapshot_entries;
   const bool by_size = opts_.snapshot_bytes != 0 && applied_bytes_since_snapshot_ >= opts_.snapshot_bytes;
-  if (!by_count && !by_size) return;
+  if ((by_count || by_size) && take_snapshot()) out.snapshot_taken = true;
+}
+
+bool replica::snapshot_now() { return take_snapshot(); }
+
+bool replica::take_snapshot() {
   const core::index_t at = state_.applied_index();
-  if (at <= log_.latest_snapshot().last.index) return;
+  if (at <= log_.latest_snapshot().last.index) return false;
   auto data = std::make_shared<const std::string>(state_.serialize());
   auto made = log_.create_snapshot(at, std::move(data));
   RAFTKV_ASSERT(made.has_value(), "a snapshot at the applied index is the newest");
@@ -136,7 +141,7 @@ void replica::maybe_snapshot(finish_result& out) {
   unsaved_compact_to_ = compact_to;
   applied_since_snapshot_ = applied_bytes_since_snapshot_ = 0;
   ++stats_.snapshots_taken;
-  out.snapshot_taken = true;
+  return true;
 }
 
 }  // namespace raftkv::server

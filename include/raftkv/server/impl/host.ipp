@@ -1,0 +1,498 @@
+// Bodies for raftkv/server/host.hpp; compiled once by lib/server_net.cpp.
+#pragma once
+
+#include <raftkv/net/transport.hpp>
+#include <raftkv/server/host.hpp>
+#include <raftkv/storage/writer.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <random>
+#include <sstream>
+
+namespace raftkv::server {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+const char* to_string(outcome o) noexcept {
+  switch (o) {
+    case outcome::ok: return "ok";
+    case outcome::not_leader: return "not_leader";
+    case outcome::no_leader: return "no_leader";
+    case outcome::busy: return "busy";
+    case outcome::outcome_unknown: return "outcome_unknown";
+    case outcome::timeout: return "timeout";
+    case outcome::read_failed: return "read_failed";
+  }
+  return "unknown";
+}
+
+/// One waiting client request. The driver fills it and cancels the timer; the
+/// request's coroutine waits on the timer, whose expiry is the request timeout.
+struct host::waiter {
+  explicit waiter(asio::any_io_executor ex) : timer(std::move(ex)) {}
+  asio::steady_timer timer;
+  bool done = false;                ///< set once; later finish() calls are ignored
+  outcome result = outcome::ok;
+  core::entry_id entry{};           ///< writes: where it went
+  kv::apply_result applied{};       ///< writes: the state machine's answer
+  core::index_t read_index = 0;     ///< reads: the index to wait for
+
+  void finish(outcome o) {
+    if (done) return;
+    done = true;
+    result = o;
+    timer.cancel();
+  }
+};
+
+namespace {
+
+asio::ip::tcp::endpoint endpoint_of(const host_port& hp) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(hp.host == "localhost" ? "127.0.0.1" : hp.host, ec);
+  if (ec) throw std::invalid_argument("cannot use address '" + hp.host + "' (give an IP address)");
+  return {addr, hp.port};
+}
+
+}  // namespace
+
+host::host(asio::any_io_executor ex, const server_options& opts, log_sink log)
+    : ex_(ex), opts_(opts), log_(std::move(log)), tick_timer_(ex), started_(std::chrono::steady_clock::now()) {
+  replica_options ro;
+  ro.raft.id = opts_.id;
+  for (const auto& [id, _] : opts_.peers) ro.raft.voters.push_back(id);
+  ro.raft.election_ticks = opts_.election_ticks;
+  ro.raft.heartbeat_ticks = opts_.heartbeat_ticks;
+  // Different nodes must draw different election timeouts.
+  ro.raft.seed = (std::random_device{}() * 0x9e3779b97f4a7c15ULL) ^ opts_.id;
+  ro.data_dir = opts_.data_dir;
+  ro.cluster_id = opts_.cluster_id;
+  ro.snapshot_entries = opts_.snapshot_entries;
+  ro.compact_keep = opts_.compact_keep;
+  rep_ = replica::open(ro);
+  for (const std::string& w : rep_->recovery_warnings()) log("recovery: " + w);
+
+  net::transport_config tc;
+  tc.self = opts_.id;
+  tc.cluster_id = opts_.cluster_id;
+  tc.listen = endpoint_of(opts_.self());
+  for (const auto& [id, hp] : opts_.peers) {
+    if (id != opts_.id) tc.peers[id] = endpoint_of(hp);
+  }
+  tc.log = [this](std::string_view line) { this->log(line); };
+  tc.on_message = [this](core::message m) { on_peer_message(std::move(m)); };
+  net_ = std::make_unique<net::transport>(ex_, std::move(tc));
+  disk_ = std::make_unique<storage::sync_thread>(4);
+}
+
+host::~host() {
+  stop();
+  alive_.reset();
+}
+
+void host::log(std::string_view line) const {
+  if (log_) log_(line);
+}
+
+void host::start() {
+  net_->start();
+  auto self = this;
+  asio::co_spawn(ex_, tick_loop(), [self](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      self->log(std::string("tick loop failed: ") + ex.what());
+    }
+  });
+  log("node " + std::to_string(opts_.id) + " started: Raft on " + opts_.self().str() + ", client API on " +
+      api_url(opts_.id) + ", data in " + opts_.data_dir + ", term " + std::to_string(raft().term()) +
+      ", commit " + std::to_string(raft().log().committed()));
+}
+
+void host::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  tick_timer_.cancel();
+  if (net_) net_->stop();
+  disk_.reset();  // runs the job in flight to its end; its completion is dropped
+  cycle_.reset();
+  for (auto& [_, p] : writes_) p.w->finish(outcome::timeout);
+  for (auto& [_, w] : reads_) w->finish(outcome::timeout);
+  for (auto& [_, w] : parked_reads_) w->finish(outcome::timeout);
+  writes_.clear();
+  reads_.clear();
+  parked_reads_.clear();
+}
+
+asio::awaitable<void> host::tick_loop() {
+  while (!stopped_) {
+    tick_timer_.expires_after(std::chrono::milliseconds(opts_.tick_ms));
+    auto [ec] = co_await tick_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec || stopped_) break;
+    if (paused_ || fatal_) continue;
+    rep_->raft().tick();
+    pump();
+  }
+}
+
+void host::on_peer_message(core::message m) {
+  if (stopped_ || fatal_) return;
+  if (paused_) {
+    ++peer_messages_dropped_paused_;
+    return;
+  }
+  ++peer_messages_in_;
+  (void)rep_->raft().step(std::move(m));  // a refusal is an event already
+  pump();
+}
+
+void host::pump() {
+  if (stopped_ || fatal_ || cycle_) return;
+  auto c = rep_->begin();
+  if (!c) return;
+  cycle_ = std::move(c);
+  note_ready(cycle_->rd);
+  for (core::message& m : cycle_->rd.messages) net_->send(std::move(m));
+  cycle* cp = &*cycle_;
+  replica* rp = rep_.get();
+  std::weak_ptr<bool> alive = alive_;
+  asio::any_io_executor ex = ex_;
+  const bool submitted = disk_->try_submit([cp, rp, ex, alive, this] {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::optional<std::string> err;
+    try {
+      rp->write(cp->job);
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    asio::post(ex, [alive, err, ms, this] {
+      if (alive.expired()) return;
+      on_written(err, ms);
+    });
+  });
+  if (!submitted) fail("the disk queue is full");
+}
+
+void host::on_written(std::optional<std::string> error, double write_ms) {
+  if (stopped_ || !cycle_) return;
+  if (error) {
+    fail("disk write failed: " + *error);
+    return;
+  }
+  if (cycle_->job.batch.sync && (cycle_->job.batch.hard || !cycle_->job.batch.entries.empty() ||
+                                 cycle_->job.batch.restored)) {
+    std::size_t b = 0;
+    while (b < fsync_buckets_ms_.size() && write_ms > fsync_buckets_ms_[b]) ++b;
+    ++fsync_hist_[b];
+    fsync_sum_ms_ += write_ms;
+    ++fsync_count_;
+  }
+  const finish_result out = rep_->finish(*cycle_);
+  for (core::message& m : cycle_->rd.messages_after_persist) net_->send(std::move(m));
+  committed_ += cycle_->rd.committed_entries.size();
+  complete_writes(out);
+  complete_reads(cycle_->rd);
+  serve_parked_reads();
+  cycle_.reset();
+  pump();
+}
+
+void host::note_ready(const core::ready& rd) {
+  const auto now_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
+  for (const core::event& e : rd.events) {
+    if (e.kind == core::event_kind::election_started) ++elections_;
+    if (events_.size() == max_events_kept) events_.pop_front();
+    events_.push_back({now_ms, e});
+    log("[term " + std::to_string(e.term) + "] " + e.text);
+  }
+  if (rd.soft) {
+    if (rd.soft->leader != last_leader_) {
+      ++leader_changes_;
+      last_leader_ = rd.soft->leader;
+    }
+    if (rd.soft->state != core::role::leader) {
+      // Proposals made while we led may or may not commit under the next
+      // leader: their clients must not be told either way (504, retry safely).
+      for (auto& [_, p] : writes_) p.w->finish(outcome::outcome_unknown);
+      writes_.clear();
+    }
+  }
+}
+
+void host::complete_writes(const finish_result& out) {
+  for (const applied_command& a : out.applied) {
+    auto it = writes_.find(a.id.index);
+    if (it == writes_.end()) continue;
+    if (it->second.term == a.id.term) {
+      it->second.w->applied = a.result;
+      it->second.w->finish(outcome::ok);
+    } else {
+      it->second.w->finish(outcome::outcome_unknown);
+    }
+    writes_.erase(it);
+  }
+  // Anything at or below the applied index that did not match was replaced
+  // by another leader's entry.
+  const core::index_t applied = rep_->state().applied_index();
+  while (!writes_.empty() && writes_.begin()->first <= applied) {
+    writes_.begin()->second.w->finish(outcome::outcome_unknown);
+    writes_.erase(writes_.begin());
+  }
+}
+
+void host::complete_reads(const core::ready& rd) {
+  for (const core::read_state& rs : rd.read_states) {
+    auto it = reads_.find(rs.context);
+    if (it == reads_.end()) continue;
+    it->second->read_index = rs.index;
+    parked_reads_.emplace(rs.index, it->second);
+    reads_.erase(it);
+  }
+  for (std::uint64_t ctx : rd.reads_dropped) {
+    auto it = reads_.find(ctx);
+    if (it == reads_.end()) continue;
+    it->second->finish(outcome::read_failed);
+    reads_.erase(it);
+  }
+}
+
+void host::serve_parked_reads() {
+  const core::index_t applied = rep_->state().applied_index();
+  while (!parked_reads_.empty() && parked_reads_.begin()->first <= applied) {
+    parked_reads_.begin()->second->finish(outcome::ok);
+    parked_reads_.erase(parked_reads_.begin());
+  }
+}
+
+void host::fail(std::string why) {
+  if (fatal_) return;
+  fatal_ = why;
+  log("FATAL: " + why + "; stopping (a failed disk write is never retried)");
+  for (auto& [_, p] : writes_) p.w->finish(outcome::outcome_unknown);
+  writes_.clear();
+  if (on_fatal_) on_fatal_();
+}
+
+asio::awaitable<write_answer> host::write(kv::command cmd) {
+  write_answer a;
+  if (paused_ || fatal_ || stopped_) {
+    a.result = outcome::busy;
+    co_return a;
+  }
+  auto r = rep_->raft().propose(kv::encode(cmd));
+  a.leader = raft().leader();
+  if (!r) {
+    ++proposals_refused_;
+    a.result = r.error() == errc::not_leader ? outcome::not_leader
+               : r.error() == errc::no_leader ? outcome::no_leader
+                                              : outcome::busy;
+    co_return a;
+  }
+  ++proposals_;
+  auto w = std::make_shared<waiter>(ex_);
+  w->entry = *r;
+  writes_[r->index] = {r->term, w};
+  w->timer.expires_after(std::chrono::milliseconds(opts_.request_timeout_ms));
+  pump();
+  if (!w->done) {
+    auto [ec] = co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec;
+    w->finish(outcome::timeout);  // no effect when the driver finished it
+  }
+  a.result = w->result;
+  a.entry = w->entry;
+  a.applied = w->applied;
+  a.leader = raft().leader();
+  co_return a;
+}
+
+asio::awaitable<read_answer> host::read_barrier() {
+  read_answer a;
+  if (paused_ || fatal_ || stopped_) {
+    a.result = outcome::busy;
+    co_return a;
+  }
+  const std::uint64_t ctx = next_read_context_++;
+  auto r = rep_->raft().read_index(ctx);
+  a.leader = raft().leader();
+  if (!r) {
+    a.result = r.error() == errc::no_leader ? outcome::no_leader
+               : r.error() == errc::not_leader ? outcome::not_leader
+                                               : outcome::busy;
+    co_return a;
+  }
+  auto w = std::make_shared<waiter>(ex_);
+  reads_[ctx] = w;
+  w->timer.expires_after(std::chrono::milliseconds(opts_.request_timeout_ms));
+  pump();
+  if (!w->done) {
+    auto [ec] = co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec;
+    w->finish(outcome::timeout);
+  }
+  a.result = w->result;
+  a.read_index = w->read_index;
+  a.leader = raft().leader();
+  co_return a;
+}
+
+std::string host::api_url(core::node_id node) const {
+  return "http://" + opts_.peers.at(node).host + ":" + std::to_string(opts_.api_port_of(node));
+}
+
+result<void> host::campaign() {
+  auto r = rep_->raft().campaign();
+  pump();
+  return r;
+}
+
+result<void> host::transfer(core::node_id to) {
+  auto r = rep_->raft().transfer_leader(to);
+  pump();
+  return r;
+}
+
+bool host::snapshot_now() {
+  const bool taken = rep_->snapshot_now();
+  pump();
+  return taken;
+}
+
+void host::pause(bool on) {
+  if (paused_ == on) return;
+  paused_ = on;
+  log(on ? "paused: no ticks, peer messages dropped" : "resumed");
+  if (!on) pump();
+}
+
+
+nlohmann::json host::status_json() const {
+  using nlohmann::json;
+  const core::node_status st = raft().status();
+  json j{{"id", st.id},
+         {"role", std::string(core::to_string(st.state))},
+         {"term", st.term},
+         {"vote", st.vote},
+         {"leader", st.leader},
+         {"commit", st.commit},
+         {"applied", st.applied},
+         {"first_index", st.first_index},
+         {"last_index", st.last_index},
+         {"last_term", st.last_term},
+         {"snapshot_index", st.snapshot_index},
+         {"snapshot_term", st.snapshot_term},
+         {"election_elapsed_ticks", st.election_elapsed},
+         {"election_timeout_ticks", st.election_timeout},
+         {"transfer_target", st.transfer_target},
+         {"pending_reads", st.pending_reads},
+         {"api_url", api_url(opts_.id)},
+         {"cluster_id", opts_.cluster_id},
+         {"data_dir", opts_.data_dir},
+         {"tick_ms", opts_.tick_ms},
+         {"heartbeat_ticks", opts_.heartbeat_ticks},
+         {"election_ticks", opts_.election_ticks}};
+  if (st.leader != core::no_node) j["leader_url"] = api_url(st.leader);
+  j["kv"] = {{"keys", state().size()}, {"bytes", state().bytes()}, {"revision", state().revision()},
+             {"applied_index", state().applied_index()}, {"sessions", state().session_count()}};
+  const net::transport_stats ns = net_->stats();
+  json peers = json::array();
+  for (const auto& [id, hp] : opts_.peers) {
+    if (id == opts_.id) continue;
+    json p{{"id", id}, {"address", hp.str()}, {"api_url", api_url(id)}};
+    if (auto it = ns.peers.find(id); it != ns.peers.end()) {
+      p["connected"] = it->second.connected;
+      p["messages_sent"] = it->second.sent;
+      p["messages_received"] = it->second.received;
+      p["messages_dropped"] =
+          it->second.dropped_queue_full + it->second.dropped_fault_out + it->second.dropped_fault_in;
+      if (!it->second.last_error.empty()) p["last_error"] = it->second.last_error;
+    }
+    for (const core::peer_status& ps : st.peers) {
+      if (ps.id != id) continue;
+      p["match"] = ps.match;
+      p["next"] = ps.next;
+      p["state"] = std::string(core::to_string(ps.state));
+      p["inflight"] = ps.inflight;
+      p["recent_active"] = ps.recent_active;
+      p["last_contact_ms"] = ps.ticks_since_contact * static_cast<std::uint64_t>(opts_.tick_ms);
+      if (ps.state == core::progress_state::snapshot) {
+        p["snapshot"] = {{"index", ps.snapshot_index}, {"acked_bytes", ps.snapshot_acked}, {"bytes", ps.snapshot_bytes}};
+      }
+    }
+    peers.push_back(std::move(p));
+  }
+  j["peers"] = std::move(peers);
+  const net::fault_settings f = net_->faults();
+  j["faults"] = {{"paused", paused_}, {"isolated", f.isolated}, {"cut_in", f.cut_in}, {"cut_out", f.cut_out},
+                 {"drop_per_mille", f.drop_per_mille}, {"delay_ms", f.delay.count()}};
+  const auto now_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
+  json evs = json::array();
+  const std::size_t first = events_.size() > 50 ? events_.size() - 50 : 0;
+  for (std::size_t i = first; i < events_.size(); ++i) {
+    const auto& e = events_[i];
+    evs.push_back({{"term", e.ev.term}, {"kind", std::string(core::to_string(e.ev.kind))}, {"text", e.ev.text},
+                   {"age_ms", now_ms - e.at_ms}});
+  }
+  j["events"] = std::move(evs);
+  if (fatal_) j["fatal"] = *fatal_;
+  return j;
+}
+
+std::string host::metrics_text() const {
+  std::ostringstream o;
+  const core::node_status st = raft().status();
+  const auto g = [&](const char* name, const char* help, const char* type, auto value) {
+    o << "# HELP raftkv_" << name << " " << help << "\n# TYPE raftkv_" << name << " " << type << "\n"
+      << "raftkv_" << name << " " << value << "\n";
+  };
+  g("term", "current Raft term", "gauge", st.term);
+  g("is_leader", "1 when this node leads", "gauge", st.state == core::role::leader ? 1 : 0);
+  g("commit_index", "highest committed log index", "gauge", st.commit);
+  g("applied_index", "highest index applied to the state machine", "gauge", st.applied);
+  g("apply_lag", "commit index minus applied index", "gauge", st.commit - st.applied);
+  g("proposals_total", "writes proposed by this node", "counter", proposals_);
+  g("proposals_refused_total", "writes refused before proposing (not leader, no leader, busy)", "counter", proposals_refused_);
+  g("committed_entries_total", "log entries applied by this node", "counter", committed_);
+  g("elections_total", "elections this node started", "counter", elections_);
+  g("leader_changes_total", "changes of the known leader", "counter", leader_changes_);
+  g("peer_messages_dropped_paused_total", "peer messages dropped while paused", "counter", peer_messages_dropped_paused_);
+  const net::transport_stats ns = net_->stats();
+  o << "# HELP raftkv_messages_total peer messages by direction and type\n# TYPE raftkv_messages_total counter\n";
+  for (std::size_t t = 0; t < ns.sent_by_type.size(); ++t) {
+    const auto name = core::to_string(static_cast<core::message_type>(t));
+    o << "raftkv_messages_total{dir=\"out\",type=\"" << name << "\"} " << ns.sent_by_type[t] << "\n";
+    o << "raftkv_messages_total{dir=\"in\",type=\"" << name << "\"} " << ns.received_by_type[t] << "\n";
+  }
+  o << "# HELP raftkv_messages_dropped_total peer messages dropped, by peer and reason\n# TYPE raftkv_messages_dropped_total counter\n";
+  for (const auto& [id, p] : ns.peers) {
+    o << "raftkv_messages_dropped_total{peer=\"" << id << "\",reason=\"queue_full\"} " << p.dropped_queue_full << "\n";
+    o << "raftkv_messages_dropped_total{peer=\"" << id << "\",reason=\"fault\"} "
+      << p.dropped_fault_out + p.dropped_fault_in << "\n";
+  }
+  o << "# HELP raftkv_fsync_duration_ms disk write + fsync time per Ready batch\n# TYPE raftkv_fsync_duration_ms histogram\n";
+  std::uint64_t cum = 0;
+  for (std::size_t b = 0; b < fsync_buckets_ms_.size(); ++b) {
+    cum += fsync_hist_[b];
+    o << "raftkv_fsync_duration_ms_bucket{le=\"" << fsync_buckets_ms_[b] << "\"} " << cum << "\n";
+  }
+  cum += fsync_hist_.back();
+  o << "raftkv_fsync_duration_ms_bucket{le=\"+Inf\"} " << cum << "\n";
+  o << "raftkv_fsync_duration_ms_sum " << fsync_sum_ms_ << "\nraftkv_fsync_duration_ms_count " << fsync_count_ << "\n";
+  o << "# HELP raftkv_http_requests_total HTTP answers by status\n# TYPE raftkv_http_requests_total counter\n";
+  for (const auto& [code, n] : http_by_status_) o << "raftkv_http_requests_total{status=\"" << code << "\"} " << n << "\n";
+  return o.str();
+}
+
+}  // namespace raftkv::server

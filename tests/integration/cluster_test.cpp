@@ -1,0 +1,224 @@
+// Integration tests with real raftkv-server processes on loopback (issue #4):
+// elections, redirects, reads of both consistencies, kill -9 and catch-up by
+// snapshot, an isolated leader stepping down, exactly-once retries, bad input.
+#include "integration/cluster.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+
+namespace {
+
+using namespace raftkv::itest;
+using json = nlohmann::json;
+
+std::uint64_t other_than(std::uint64_t a, std::uint64_t b, std::size_t n) {
+  for (std::uint64_t id = 1; id <= n; ++id) {
+    if (id != a && id != b) return id;
+  }
+  return 0;
+}
+
+/// PUT on node `id`, following one redirect like `curl -L`.
+reply put_following(const cluster& c, std::uint64_t id, const std::string& key, const std::string& value,
+                    const std::map<std::string, std::string>& headers = {}) {
+  reply r = http(c.api_port(id), "PUT", "/v1/kv/" + key, value, headers);
+  if (r.status != 307) return r;
+  const std::string loc = r.header("location");
+  const auto port_at = loc.find(':', 7);
+  const auto path_at = loc.find('/', port_at);
+  const auto port = static_cast<std::uint16_t>(std::stoi(loc.substr(port_at + 1, path_at - port_at - 1)));
+  return http(port, "PUT", loc.substr(path_at), value, headers);
+}
+
+}  // namespace
+
+TEST_CASE("a cluster elects a leader; writes through a follower follow the redirect; every node reads") {
+  cluster c(3);
+  const std::uint64_t leader = c.wait_for_leader();
+  REQUIRE_MESSAGE(leader != 0, c.log(1));
+  const std::uint64_t follower = other_than(leader, 0, 3);
+
+  const reply redirect = http(c.api_port(follower), "PUT", "/v1/kv/greeting", "hello");
+  CHECK(redirect.status == 307);
+  CHECK(redirect.header("location") == "http://127.0.0.1:" + std::to_string(c.api_port(leader)) + "/v1/kv/greeting");
+  CHECK(redirect.json()["leader_id"] == leader);
+  CHECK(redirect.json()["error"] == "not_leader");
+
+  const reply put = put_following(c, follower, "greeting", "hello");
+  REQUIRE_MESSAGE(put.status == 200, put.body);
+  CHECK(put.json()["node"] == leader);
+
+  for (std::uint64_t id = 1; id <= 3; ++id) {
+    CAPTURE(id);
+    const reply lin = http(c.api_port(id), "GET", "/v1/kv/greeting");
+    CHECK(lin.status == 200);
+    CHECK(lin.json()["value"] == "hello");
+    CHECK(lin.json()["consistency"] == "linearizable");
+    CHECK(eventually([&] {
+      const reply st = http(c.api_port(id), "GET", "/v1/kv/greeting?consistency=stale");
+      return st.status == 200 && st.json()["value"] == "hello";
+    }));
+  }
+  CHECK(http(c.api_port(leader), "GET", "/v1/kv/absent").status == 404);
+  const reply list = http(c.api_port(follower), "GET", "/v1/kv?prefix=gr");
+  CHECK(list.status == 200);
+  CHECK(list.json()["count"] == 1);
+}
+
+TEST_CASE("kill -9 of the leader: a new leader takes writes; the old one restarts and catches up by snapshot") {
+  cluster c(3, {"--snapshot-entries", "20", "--compact-keep", "5"});
+  const std::uint64_t first = c.wait_for_leader();
+  REQUIRE(first != 0);
+  for (int i = 0; i < 10; ++i) REQUIRE(put_following(c, first, "k" + std::to_string(i), "v1").status == 200);
+  c.kill(first);
+  const std::uint64_t second = c.wait_for_leader();
+  REQUIRE_MESSAGE(second != 0, c.log(other_than(first, 0, 3)));
+  CHECK(second != first);
+  for (int i = 0; i < 60; ++i) {
+    const reply r = put_following(c, second, "k" + std::to_string(i % 15), "v2-" + std::to_string(i));
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+  }
+  const json ls = c.status(second);
+  CHECK(ls["snapshot_index"].get<std::uint64_t>() > 20);
+  CHECK(ls["first_index"].get<std::uint64_t>() > 12);  // the log the killed node had is gone
+
+  c.start(first);
+  const auto target = ls["commit"].get<std::uint64_t>();
+  CHECK_MESSAGE(eventually([&] {
+    const json s = c.status(first);
+    return !s.is_discarded() && s["applied"].get<std::uint64_t>() >= target;
+  }), c.log(first));
+  const json fs = c.status(first);
+  CHECK(fs["snapshot_index"].get<std::uint64_t>() > 20);
+  bool restored = false;
+  for (const auto& e : fs["events"]) {
+    restored = restored || e["text"].get<std::string>().find("restored the snapshot") != std::string::npos;
+  }
+  CHECK(restored);
+  const reply r = http(c.api_port(first), "GET", "/v1/kv/k14?consistency=stale");
+  CHECK(r.status == 200);
+  CHECK(r.json()["value"] == "v2-59");
+}
+
+TEST_CASE("an isolated leader steps down; its stale reads are old and its linearizable reads fail") {
+  cluster c(3, {"--request-timeout-ms", "1500"});
+  const std::uint64_t old_leader = c.wait_for_leader();
+  REQUIRE(old_leader != 0);
+  REQUIRE(put_following(c, old_leader, "color", "red").status == 200);
+  REQUIRE(http(c.api_port(old_leader), "POST", "/v1/admin/isolate").status == 200);
+
+  std::uint64_t new_leader = 0;
+  CHECK(eventually([&] {
+    for (std::uint64_t id = 1; id <= 3; ++id) {
+      if (id == old_leader) continue;
+      const json s = c.status(id);
+      if (!s.is_discarded() && s["role"] == "leader") new_leader = id;
+    }
+    return new_leader != 0;
+  }));
+  REQUIRE(new_leader != 0);
+  REQUIRE(put_following(c, new_leader, "color", "blue").status == 200);
+  CHECK(eventually([&] { return c.status(old_leader)["role"] != "leader"; }));
+
+  const reply stale = http(c.api_port(old_leader), "GET", "/v1/kv/color?consistency=stale");
+  CHECK(stale.status == 200);
+  CHECK(stale.json()["value"] == "red");
+  const reply lin = http(c.api_port(old_leader), "GET", "/v1/kv/color");
+  CHECK(lin.status != 200);
+  const reply write = http(c.api_port(old_leader), "PUT", "/v1/kv/color", "green");
+  CHECK(write.status != 200);
+
+  REQUIRE(http(c.api_port(old_leader), "POST", "/v1/admin/heal").status == 200);
+  CHECK(eventually([&] {
+    const reply r = http(c.api_port(old_leader), "GET", "/v1/kv/color?consistency=stale");
+    return r.status == 200 && r.json()["value"] == "blue";
+  }));
+}
+
+TEST_CASE("a retried write with the same session is applied once") {
+  cluster c(3);
+  const std::uint64_t leader = c.wait_for_leader();
+  REQUIRE(leader != 0);
+  const std::map<std::string, std::string> session = {{"X-Raftkv-Client", "4242"}, {"X-Raftkv-Seq", "1"}};
+  const reply first = put_following(c, leader, "counter", "1", session);
+  REQUIRE(first.status == 200);
+  CHECK(first.json()["duplicate"] == false);
+  const reply again = put_following(c, leader, "counter", "1", session);
+  REQUIRE(again.status == 200);
+  CHECK(again.json()["duplicate"] == true);
+  CHECK(again.json()["revision"] == first.json()["revision"]);
+  const reply get = http(c.api_port(leader), "GET", "/v1/kv/counter");
+  CHECK(get.json()["version"] == 1);  // one put, not two
+  const reply stale_seq = put_following(c, leader, "counter", "0",
+                                        {{"X-Raftkv-Client", "4242"}, {"X-Raftkv-Seq", "1"}});
+  CHECK(stale_seq.json()["duplicate"] == true);
+}
+
+TEST_CASE("compare-and-swap on a key's revision") {
+  cluster c(3);
+  const std::uint64_t leader = c.wait_for_leader();
+  REQUIRE(leader != 0);
+  const reply create = http(c.api_port(leader), "PUT", "/v1/kv/lock?cas=0", "me");
+  REQUIRE(create.status == 200);
+  CHECK(http(c.api_port(leader), "PUT", "/v1/kv/lock?cas=0", "you").status == 412);
+  const auto rev = http(c.api_port(leader), "GET", "/v1/kv/lock").json()["mod_revision"].get<std::uint64_t>();
+  CHECK(http(c.api_port(leader), "PUT", "/v1/kv/lock?cas=" + std::to_string(rev), "you").status == 200);
+  CHECK(http(c.api_port(leader), "PUT", "/v1/kv/lock?cas=" + std::to_string(rev), "again").status == 412);
+}
+
+TEST_CASE("bad input gets a clear error and the node keeps serving") {
+  cluster c(3, {"--max-body-bytes", "1024"});
+  const std::uint64_t leader = c.wait_for_leader();
+  REQUIRE(leader != 0);
+  const auto p = c.api_port(leader);
+  struct bad_case {
+    const char* what;
+    reply r;
+    int status;
+  };
+  const std::vector<bad_case> cases = {
+      {"invalid JSON", http(p, "PUT", "/v1/kv/a", "{not json", {{"Content-Type", "application/json"}}), 400},
+      {"JSON without value", http(p, "PUT", "/v1/kv/a", "{\"v\":1}", {{"Content-Type", "application/json"}}), 400},
+      {"body too large", http(p, "PUT", "/v1/kv/a", std::string(4096, 'x')), 413},
+      {"unknown route", http(p, "GET", "/v2/nothing"), 404},
+      {"bad escape in key", http(p, "GET", "/v1/kv/%zz"), 400},
+      {"bad consistency", http(p, "GET", "/v1/kv/a?consistency=maybe"), 400},
+      {"bad cas", http(p, "PUT", "/v1/kv/a?cas=x", "v"), 400},
+      {"half a session", http(p, "PUT", "/v1/kv/a", "v", {{"X-Raftkv-Client", "1"}}), 400},
+      {"wrong method", http(p, "PATCH", "/v1/kv/a"), 405},
+      {"unknown admin action", http(p, "POST", "/v1/admin/explode"), 404},
+  };
+  for (const auto& bc : cases) {
+    CAPTURE(bc.what);
+    CHECK(bc.r.status == bc.status);
+    CHECK(bc.r.json().contains("error"));
+  }
+  CHECK(http(p, "PUT", "/v1/kv/still", "alive").status == 200);
+  const reply json_put = http(p, "PUT", "/v1/kv/j", "{\"value\":\"from json\"}", {{"Content-Type", "application/json"}});
+  CHECK(json_put.status == 200);
+  CHECK(http(p, "GET", "/v1/kv/j").json()["value"] == "from json");
+}
+
+TEST_CASE("flags: --help, bad flags and an unusable port") {
+  const auto help = run_server_to_exit({"--help"});
+  CHECK(help.first == 0);
+  const auto bad = run_server_to_exit({"--id", "1", "--bogus"});
+  CHECK(bad.first == 2);
+  CHECK(bad.second.find("raftkv-server:") != std::string::npos);
+  const auto not_member = run_server_to_exit({"--id", "4", "--peers", "1=127.0.0.1:6001"});
+  CHECK(not_member.first == 2);
+  CHECK(not_member.second.find("not one of --peers") != std::string::npos);
+
+  cluster c(1);
+  REQUIRE(c.wait_for_leader() == 1);
+  const auto busy = run_server_to_exit({"--id", "1", "--peers", c.peers_flag(), "--data-dir",
+                                        (c.dir() / "other").string(), "--headless"});
+  CAPTURE(busy.second);
+  CHECK(busy.first == 2);
+  // The first port it tries to bind is named: the client API's, held by node 1.
+  CHECK(busy.second.find("127.0.0.1:" + std::to_string(c.api_port(1))) != std::string::npos);
+  CHECK(std::count(busy.second.begin(), busy.second.end(), '\n') == 1);  // one clear line
+  CHECK(c.terminate(1) == 0);  // SIGTERM stops cleanly
+}

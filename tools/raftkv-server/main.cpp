@@ -1,0 +1,103 @@
+// raftkv-server: one Raft node of the replicated key-value store.
+//
+// Peer traffic on the node's peer port, the client HTTP/JSON API on peer port
+// + 1000. Headless: the log goes to stderr (or --log-file). The TUI arrives
+// with the next issue. Exit codes: 0 after SIGINT/SIGTERM, 1 when the data
+// directory cannot be used or the disk fails, 2 for bad flags or an unusable
+// port.
+#include <raftkv/server/host.hpp>
+#include <raftkv/server/http_api.hpp>
+#include <raftkv/storage/error.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <variant>
+
+namespace {
+
+using namespace raftkv;
+
+/// Writes "2026-11-27T04:55:01.123Z node 1: text" lines to `out`.
+server::log_sink make_logger(std::FILE* out, core::node_id id) {
+  return [out, id](std::string_view line) {
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::fprintf(out, "%s.%03dZ node %llu: %.*s\n", stamp, static_cast<int>(ms), static_cast<unsigned long long>(id),
+                 static_cast<int>(line.size()), line.data());
+    std::fflush(out);
+  };
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto parsed = server::parse_server_options(argc, argv, ::isatty(STDOUT_FILENO) == 1);
+  if (const auto* exit = std::get_if<server::parse_exit>(&parsed)) {
+    std::fputs(exit->text.c_str(), exit->code == 0 ? stdout : stderr);
+    return exit->code;
+  }
+  const server::server_options opts = std::get<server::server_options>(parsed);
+  std::FILE* log_out = stderr;
+  if (!opts.log_file.empty()) {
+    log_out = std::fopen(opts.log_file.c_str(), "a");
+    if (log_out == nullptr) {
+      std::fprintf(stderr, "raftkv-server: cannot open --log-file %s\n", opts.log_file.c_str());
+      return 2;
+    }
+  }
+  const server::log_sink log = make_logger(log_out, opts.id);
+  int code = 0;
+  try {
+    boost::asio::io_context io(1);
+    server::host node(io.get_executor(), opts, log);
+    boost::system::error_code ec;
+    const auto addr = boost::asio::ip::make_address(opts.self().host == "localhost" ? "127.0.0.1" : opts.self().host, ec);
+    if (ec) throw std::invalid_argument("cannot use address '" + opts.self().host + "'");
+    server::http_api api(io.get_executor(), node, {addr, opts.api_port_of(opts.id)});
+    node.start();
+    api.start();
+    if (!opts.headless) log("the TUI arrives with a later version; running headless");
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& e, int sig) {
+      if (e) return;
+      log(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": stopping");
+      api.stop();
+      node.stop();
+      io.stop();
+    });
+    node.on_fatal([&] {
+      code = 1;
+      api.stop();
+      node.stop();
+      io.stop();
+    });
+    io.run();
+  } catch (const storage::storage_error& e) {
+    std::fprintf(stderr, "raftkv-server: %s\n", e.what());
+    return 1;
+  } catch (const boost::system::system_error& e) {
+    std::fprintf(stderr, "raftkv-server: %s\n", e.what());
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "raftkv-server: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "raftkv-server: %s\n", e.what());
+    return 1;
+  }
+  if (code == 0) log("stopped cleanly");
+  return code;
+}
