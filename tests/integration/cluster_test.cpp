@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <random>
 #include <string>
 
 namespace {
@@ -30,6 +31,26 @@ reply put_following(const cluster& c, std::uint64_t id, const std::string& key, 
   const auto path_at = loc.find('/', port_at);
   const auto port = static_cast<std::uint16_t>(std::stoi(loc.substr(port_at + 1, path_at - port_at - 1)));
   return http(port, "PUT", loc.substr(path_at), value, headers);
+}
+
+/// A write that must succeed: follows redirects and retries 503/504 with one
+/// session (so a retry is applied at most once), for up to 15 s.
+reply put_retrying(const cluster& c, std::uint64_t id, const std::string& key, const std::string& value) {
+  static std::mt19937_64 ids(std::random_device{}());
+  // A fresh client per write, retried with the same (client, seq = 1).
+  const std::map<std::string, std::string> session = {{"X-Raftkv-Client", std::to_string(ids() | 1)},
+                                                      {"X-Raftkv-Seq", "1"}};
+  reply r;
+  eventually([&] {
+    for (std::uint64_t n = 1; n <= c.size(); ++n) {
+      const std::uint64_t target = (id + n - 2) % c.size() + 1;  // id first, then the others
+      if (!c.running(target)) continue;
+      r = put_following(c, target, key, value, session);
+      if (r.status == 200) return true;
+    }
+    return false;
+  });
+  return r;
 }
 
 }  // namespace
@@ -71,16 +92,25 @@ TEST_CASE("kill -9 of the leader: a new leader takes writes; the old one restart
   cluster c(3, {"--snapshot-entries", "20", "--compact-keep", "5"});
   const std::uint64_t first = c.wait_for_leader();
   REQUIRE(first != 0);
-  for (int i = 0; i < 10; ++i) REQUIRE(put_following(c, first, "k" + std::to_string(i), "v1").status == 200);
+  for (int i = 0; i < 10; ++i) REQUIRE(put_retrying(c, first, "pre" + std::to_string(i), "v1").status == 200);
   c.kill(first);
   const std::uint64_t second = c.wait_for_leader();
   REQUIRE_MESSAGE(second != 0, c.log(other_than(first, 0, 3)));
   CHECK(second != first);
+  // Every write acknowledged before the kill survived it.
+  for (int i = 0; i < 10; ++i) {
+    CAPTURE(i);
+    const reply r = http(c.api_port(second), "GET", "/v1/kv/pre" + std::to_string(i));
+    CHECK(r.status == 200);
+    CHECK(r.json()["value"] == "v1");
+  }
   for (int i = 0; i < 60; ++i) {
-    const reply r = put_following(c, second, "k" + std::to_string(i % 15), "v2-" + std::to_string(i));
+    const reply r = put_retrying(c, second, "k" + std::to_string(i % 15), "v2-" + std::to_string(i));
     REQUIRE_MESSAGE(r.status == 200, r.body);
   }
-  const json ls = c.status(second);
+  const std::uint64_t leader_now = c.wait_for_leader();
+  REQUIRE(leader_now != 0);
+  const json ls = c.status(leader_now);
   CHECK(ls["snapshot_index"].get<std::uint64_t>() > 20);
   CHECK(ls["first_index"].get<std::uint64_t>() > 12);  // the log the killed node had is gone
 
@@ -106,7 +136,7 @@ TEST_CASE("an isolated leader steps down; its stale reads are old and its linear
   cluster c(3, {"--request-timeout-ms", "1500"});
   const std::uint64_t old_leader = c.wait_for_leader();
   REQUIRE(old_leader != 0);
-  REQUIRE(put_following(c, old_leader, "color", "red").status == 200);
+  REQUIRE(put_retrying(c, old_leader, "color", "red").status == 200);
   REQUIRE(http(c.api_port(old_leader), "POST", "/v1/admin/isolate").status == 200);
 
   std::uint64_t new_leader = 0;
@@ -119,7 +149,7 @@ TEST_CASE("an isolated leader steps down; its stale reads are old and its linear
     return new_leader != 0;
   }));
   REQUIRE(new_leader != 0);
-  REQUIRE(put_following(c, new_leader, "color", "blue").status == 200);
+  REQUIRE(put_retrying(c, new_leader, "color", "blue").status == 200);
   CHECK(eventually([&] { return c.status(old_leader)["role"] != "leader"; }));
 
   const reply stale = http(c.api_port(old_leader), "GET", "/v1/kv/color?consistency=stale");
@@ -195,7 +225,17 @@ TEST_CASE("bad input gets a clear error and the node keeps serving") {
     CHECK(bc.r.status == bc.status);
     CHECK(bc.r.json().contains("error"));
   }
-  CHECK(http(p, "PUT", "/v1/kv/still", "alive").status == 200);
+  CHECK(put_retrying(c, leader, "still", "alive").status == 200);
+  const reply metrics = http(p, "GET", "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.find("raftkv_is_leader 1") != std::string::npos);
+  CHECK(metrics.body.find("raftkv_http_requests_total{status=\"413\"} 1") != std::string::npos);
+
+  // Pausing stops the node's Raft work; its clients are told, not left hanging.
+  REQUIRE(http(p, "POST", "/v1/admin/pause").status == 200);
+  CHECK(c.status(leader)["faults"]["paused"] == true);
+  CHECK(http(p, "PUT", "/v1/kv/while-paused", "x").status == 503);
+  REQUIRE(http(p, "POST", "/v1/admin/resume").status == 200);
   const reply json_put = http(p, "PUT", "/v1/kv/j", "{\"value\":\"from json\"}", {{"Content-Type", "application/json"}});
   CHECK(json_put.status == 200);
   CHECK(http(p, "GET", "/v1/kv/j").json()["value"] == "from json");
