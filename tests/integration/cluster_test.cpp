@@ -196,6 +196,16 @@ TEST_CASE("compare-and-swap on a key's revision") {
   const auto rev = http(c.api_port(leader), "GET", "/v1/kv/lock").json()["mod_revision"].get<std::uint64_t>();
   CHECK(http(c.api_port(leader), "PUT", "/v1/kv/lock?cas=" + std::to_string(rev), "you").status == 200);
   CHECK(http(c.api_port(leader), "PUT", "/v1/kv/lock?cas=" + std::to_string(rev), "again").status == 412);
+  const auto rev2 = http(c.api_port(leader), "GET", "/v1/kv/lock").json()["mod_revision"].get<std::uint64_t>();
+  CHECK(http(c.api_port(leader), "DELETE", "/v1/kv/lock?cas=" + std::to_string(rev), "").status == 412);
+  CHECK(http(c.api_port(leader), "GET", "/v1/kv/lock").status == 200);  // still there
+  CHECK(http(c.api_port(leader), "DELETE", "/v1/kv/lock?cas=" + std::to_string(rev2), "").status == 200);
+  CHECK(http(c.api_port(leader), "GET", "/v1/kv/lock").status == 404);
+  // A '+' in the path is part of the key; in a query it is a space.
+  REQUIRE(http(c.api_port(leader), "PUT", "/v1/kv/c++", "lang").status == 200);
+  const reply listed = http(c.api_port(leader), "GET", "/v1/kv?prefix=c+");
+  CHECK(listed.json()["count"] == 0);  // the prefix "c " matches nothing
+  CHECK(http(c.api_port(leader), "GET", "/v1/kv?prefix=c%2B").json()["items"][0]["key"] == "c++");
 }
 
 TEST_CASE("bad input gets a clear error and the node keeps serving") {

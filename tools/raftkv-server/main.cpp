@@ -13,6 +13,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -43,6 +44,16 @@ server::log_sink make_logger(std::FILE* out, core::node_id id) {
 
 }  // namespace
 
+/// Raises the soft limit on open files to the hard one: every HTTP client
+/// holds a descriptor, and running out must not starve the WAL.
+static void raise_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
 int main(int argc, char** argv) {
   const auto parsed = server::parse_server_options(argc, argv, ::isatty(STDOUT_FILENO) == 1);
   if (const auto* exit = std::get_if<server::parse_exit>(&parsed)) {
@@ -59,6 +70,7 @@ int main(int argc, char** argv) {
     }
   }
   const server::log_sink log = make_logger(log_out, opts.id);
+  raise_fd_limit();
   int code = 0;
   try {
     boost::asio::io_context io(1);
@@ -89,7 +101,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "raftkv-server: %s\n", e.what());
     return 1;
   } catch (const boost::system::system_error& e) {
-    std::fprintf(stderr, "raftkv-server: %s\n", e.what());
+    // Boost appends the source location ("[system:98 at .../file.hpp:161:5 in
+    // function ...]"); users need the sentence, not the library's internals.
+    std::string what = e.what();
+    if (const auto at = what.find(" [system:"); at != std::string::npos) what.erase(at);
+    std::fprintf(stderr, "raftkv-server: %s\n", what.c_str());
     return 2;
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "raftkv-server: %s\n", e.what());

@@ -82,8 +82,10 @@ class host {
 
   /// Starts ticking and talking to peers.
   void start();
-  /// Stops timers, the transport and waits for the disk thread; pending
-  /// requests are answered `timeout`.
+  /// Stops timers, the transport and waits for the disk thread. Pending
+  /// requests are finished as `timeout`; they are answered only if the
+  /// io_context keeps running (raftkv-server stops it, so their connections
+  /// just close).
   void stop();
   /// Set when the disk failed: the process must exit (never retry an fsync).
   const std::optional<std::string>& fatal_error() const { return fatal_; }
@@ -154,7 +156,9 @@ class host {
   std::map<core::index_t, pending_write> writes_;   ///< proposals waiting to apply, by log index
   std::map<std::uint64_t, std::shared_ptr<waiter>> reads_;  ///< ReadIndex contexts in flight
   std::multimap<core::index_t, std::shared_ptr<waiter>> parked_reads_;  ///< confirmed, waiting to apply
-  std::uint64_t next_read_context_ = 1;  ///< unique over this process's lifetime
+  /// ReadIndex contexts must be unique over the node's life, restarts
+  /// included (a late answer is matched by context): start at a random point.
+  std::uint64_t next_read_context_ = 0;
 
   // Observation.
   struct event_line {

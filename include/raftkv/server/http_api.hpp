@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,8 +25,9 @@ namespace raftkv::server {
 
 class host;
 
-/// The URL decoding of a path segment or query value; nullopt on a bad %-escape.
-std::optional<std::string> url_decode(std::string_view s);
+/// The URL decoding of a path segment (`+` stays `+`) or, with
+/// `plus_is_space`, of a query value; nullopt on a bad %-escape.
+std::optional<std::string> url_decode(std::string_view s, bool plus_is_space = false);
 /// Percent-encodes every byte outside [A-Za-z0-9-._~].
 std::string url_encode(std::string_view s);
 

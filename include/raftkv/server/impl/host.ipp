@@ -66,20 +66,7 @@ asio::ip::tcp::endpoint endpoint_of(const host_port& hp) {
 
 host::host(asio::any_io_executor ex, const server_options& opts, log_sink log)
     : ex_(ex), opts_(opts), log_(std::move(log)), tick_timer_(ex), started_(std::chrono::steady_clock::now()) {
-  replica_options ro;
-  ro.raft.id = opts_.id;
-  for (const auto& [id, _] : opts_.peers) ro.raft.voters.push_back(id);
-  ro.raft.election_ticks = opts_.election_ticks;
-  ro.raft.heartbeat_ticks = opts_.heartbeat_ticks;
-  // Different nodes must draw different election timeouts.
-  ro.raft.seed = (std::random_device{}() * 0x9e3779b97f4a7c15ULL) ^ opts_.id;
-  ro.data_dir = opts_.data_dir;
-  ro.cluster_id = opts_.cluster_id;
-  ro.snapshot_entries = opts_.snapshot_entries;
-  ro.compact_keep = opts_.compact_keep;
-  rep_ = replica::open(ro);
-  for (const std::string& w : rep_->recovery_warnings()) log("recovery: " + w);
-
+  // Addresses first: a bad --peers must not leave a data directory behind.
   net::transport_config tc;
   tc.self = opts_.id;
   tc.cluster_id = opts_.cluster_id;
@@ -87,6 +74,22 @@ host::host(asio::any_io_executor ex, const server_options& opts, log_sink log)
   for (const auto& [id, hp] : opts_.peers) {
     if (id != opts_.id) tc.peers[id] = endpoint_of(hp);
   }
+  replica_options ro;
+  ro.raft.id = opts_.id;
+  for (const auto& [id, _] : opts_.peers) ro.raft.voters.push_back(id);
+  ro.raft.election_ticks = opts_.election_ticks;
+  ro.raft.heartbeat_ticks = opts_.heartbeat_ticks;
+  // Different nodes must draw different election timeouts.
+  std::random_device rd;
+  ro.raft.seed = ((std::uint64_t{rd()} << 32 | rd()) * 0x9e3779b97f4a7c15ULL) ^ opts_.id;
+  next_read_context_ = ((std::uint64_t{rd()} << 32 | rd()) >> 2) + 1;
+  ro.data_dir = opts_.data_dir;
+  ro.cluster_id = opts_.cluster_id;
+  ro.snapshot_entries = opts_.snapshot_entries;
+  ro.compact_keep = opts_.compact_keep;
+  rep_ = replica::open(ro);
+  for (const std::string& w : rep_->recovery_warnings()) log("recovery: " + w);
+
   tc.log = [this](std::string_view line) { this->log(line); };
   tc.on_message = [this](core::message m) { on_peer_message(std::move(m)); };
   net_ = std::make_unique<net::transport>(ex_, std::move(tc));

@@ -7,12 +7,16 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -26,7 +30,7 @@ using json = nlohmann::json;
 using response = http::response<http::string_body>;
 using request = http::request<http::string_body>;
 
-std::optional<std::string> url_decode(std::string_view s) {
+std::optional<std::string> url_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -37,7 +41,7 @@ std::optional<std::string> url_decode(std::string_view s) {
       if (ec != std::errc{} || end != s.data() + i + 3) return std::nullopt;
       out.push_back(static_cast<char>(v));
       i += 2;
-    } else if (s[i] == '+') {
+    } else if (s[i] == '+' && plus_is_space) {
       out.push_back(' ');
     } else {
       out.push_back(s[i]);
@@ -82,8 +86,8 @@ inline parsed_target parse_target(std::string_view target) {
     const auto amp = rest.find('&');
     const std::string_view part = rest.substr(0, amp);
     const auto eq = part.find('=');
-    auto k = url_decode(part.substr(0, eq));
-    auto v = url_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
+    auto k = url_decode(part.substr(0, eq), true);
+    auto v = url_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1), true);
     if (!k || !v) {
       t.ok = false;
       return t;
@@ -117,7 +121,16 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
   tcp::acceptor acceptor;
   bool stopped = false;
   std::set<std::shared_ptr<beast::tcp_stream>> sessions;  ///< open connections, closed by stop()
-  static constexpr std::size_t max_sessions = 1024;
+  /// At most 1024 connections, and always fewer than the file descriptors
+  /// left after a reserve for the WAL, snapshots and peers.
+  std::size_t max_sessions = session_bound();
+
+  static std::size_t session_bound() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 1024;
+    const auto fds = static_cast<std::size_t>(lim.rlim_cur);
+    return fds > 128 + 16 ? std::min<std::size_t>(1024, fds - 128) : 16;
+  }
 
   // -- responses --------------------------------------------------------------
 
@@ -321,6 +334,19 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
     return std::nullopt;
   }
 
+  /// Reads ?cas=REV into `cmd`; an error response when malformed.
+  std::optional<response> cas(const request& req, const parsed_target& t, kv::command& cmd) {
+    auto it = t.query.find("cas");
+    if (it == t.query.end()) return std::nullopt;
+    std::uint64_t rev = 0;
+    const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), rev);
+    if (ec != std::errc{} || end != it->second.data() + it->second.size() || it->second.empty()) {
+      return error(req, http::status::bad_request, "bad_cas", "cas is a revision number (0: only if absent)");
+    }
+    cmd.expected = rev;
+    return std::nullopt;
+  }
+
   asio::awaitable<response> put(request req, parsed_target t, std::string key) {
     kv::command cmd{.op = kv::op_kind::put, .key = key};
     if (auto err = session(req, cmd)) co_return std::move(*err);
@@ -334,14 +360,7 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
     } else {
       cmd.value = req.body();
     }
-    if (auto it = t.query.find("cas"); it != t.query.end()) {
-      std::uint64_t rev = 0;
-      const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), rev);
-      if (ec != std::errc{} || end != it->second.data() + it->second.size()) {
-        co_return error(req, http::status::bad_request, "bad_cas", "cas is a revision number (0: only if absent)");
-      }
-      cmd.expected = rev;
-    }
+    if (auto err = cas(req, t, cmd)) co_return std::move(*err);
     if (cmd.value.size() > kv::max_value_bytes) {
       co_return error(req, http::status::payload_too_large, "value_too_large", "values are at most " + std::to_string(kv::max_value_bytes) + " bytes");
     }
@@ -349,9 +368,9 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
   }
 
   asio::awaitable<response> del(request req, parsed_target t, std::string key) {
-    (void)t;
     kv::command cmd{.op = kv::op_kind::del, .key = key};
     if (auto err = session(req, cmd)) co_return std::move(*err);
+    if (auto err = cas(req, t, cmd)) co_return std::move(*err);
     co_return co_await apply_write(req, std::move(cmd));
   }
 
@@ -368,6 +387,11 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
     j["term"] = a.entry.term;
     j["revision"] = a.applied.revision;
     j["duplicate"] = a.applied.duplicate;
+    if (a.applied.duplicate) {
+      // The session's first answer; this request's own key and value were not looked at.
+      j.erase("key");
+      j["message"] = "this (X-Raftkv-Client, X-Raftkv-Seq) was applied before; this is its first answer";
+    }
     if (a.applied.previous) j["prev_value"] = *a.applied.previous;
     switch (a.applied.status) {
       case kv::apply_status::ok: co_return reply(req, http::status::ok, j);
@@ -482,6 +506,11 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
       auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (stopped) break;
+        // Out of file descriptors (or similar): the connection waits in the
+        // backlog; try again shortly instead of spinning.
+        asio::steady_timer pause(ex, std::chrono::milliseconds(100));
+        auto [pec] = co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        (void)pec;
         continue;
       }
       if (sessions.size() >= max_sessions) continue;  // the socket closes as it goes out of scope
@@ -515,6 +544,16 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
         head.keep_alive(false);
         auto res = error(head, http::status::payload_too_large, "body_too_large",
                          "request bodies are at most " + std::to_string(h.options().max_body_bytes) + " bytes");
+        stream->expires_after(std::chrono::seconds(5));
+        co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
+        break;
+      }
+      if (ec == http::error::header_limit) {
+        request head;
+        head.version(11);
+        head.keep_alive(false);
+        auto res = error(head, http::status::request_header_fields_too_large, "headers_too_large",
+                         "the request line and headers are at most 16 KiB");
         stream->expires_after(std::chrono::seconds(5));
         co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
         break;
