@@ -389,3 +389,20 @@ TEST_CASE("restore accepts forged snapshots that some history could have written
     CHECK(r->serialize() == b);
   }
 }
+
+TEST_CASE("restore without the checksum still checks the structure") {
+  raftkv::test::throwing_asserts guard;
+  const std::string good = small_machine().serialize();
+  std::string wrong_sum = good;
+  wrong_sum.back() = static_cast<char>(wrong_sum.back() ^ 0x5a);
+  CHECK_FALSE(state_machine::restore(wrong_sum).has_value());
+  auto trusted = state_machine::restore(wrong_sum, {}, false);
+  REQUIRE(trusted.has_value());  // only the checksum was skipped
+  CHECK(trusted->serialize() == good);
+  for (std::size_t n = 0; n + 4 < good.size(); ++n) {
+    CAPTURE(n);
+    // Cut inside the body (the last four bytes are the checksum): still refused.
+    std::string cut = good.substr(0, n) + good.substr(good.size() - 4);
+    CHECK_FALSE(state_machine::restore(cut, {}, false).has_value());
+  }
+}

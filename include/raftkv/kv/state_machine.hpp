@@ -170,7 +170,10 @@ class state_machine {
   /// on the bytes. A snapshot with more sessions than cfg.max_sessions is kept
   /// whole; the excess is evicted as new sessions open. Sessions idle longer
   /// than cfg.session_ttl_entries are kept too, and expire at the next entry.
-  static result<state_machine> restore(std::string_view data, config cfg = {});
+  /// `verify_checksum` false skips only the checksum, for bytes whose
+  /// integrity was just proven otherwise (a snapshot file's own CRC, or an
+  /// earlier restore() of the same bytes); every structural check still runs.
+  static result<state_machine> restore(std::string_view data, config cfg = {}, bool verify_checksum = true);
 
   /// Same keys, values, revisions, sessions and applied index (the config aside).
   bool same_state(const state_machine& other) const;

@@ -219,12 +219,12 @@ std::string state_machine::serialize() const {
   return out;
 }
 
-result<state_machine> state_machine::restore(std::string_view data, config cfg) {
+result<state_machine> state_machine::restore(std::string_view data, config cfg, bool verify_checksum) {
   const auto bad = make_error_code(errc::bad_snapshot);
   if (data.size() < snapshot_header_bytes + snapshot_checksum_bytes) return bad;
   const std::string_view body = data.substr(0, data.size() - snapshot_checksum_bytes);
   detail::reader tail(data.substr(body.size()));
-  if (tail.get_u32() != detail::crc32c(body)) return bad;
+  if (verify_checksum && tail.get_u32() != detail::crc32c(body)) return bad;
 
   detail::reader r(body);
   if (r.get_raw(snapshot_magic.size()) != snapshot_magic) return bad;

@@ -22,7 +22,8 @@ replica::replica(const replica_options& opts, storage::disk d)
   warnings_ = rec.warnings;
   if (!rec.snap.empty()) {
     log_.apply_snapshot(rec.snap);
-    auto restored = kv::state_machine::restore(*rec.snap.data, opts_.kv);
+    // The snapshot file's CRC-32C covered these bytes a moment ago.
+    auto restored = kv::state_machine::restore(*rec.snap.data, opts_.kv, false);
     if (!restored) {
       throw storage::storage_error("snapshot through index " + std::to_string(rec.snap.last.index) +
                                    " in " + disk_.path().string() +
@@ -92,8 +93,9 @@ finish_result replica::finish(cycle& c) {
   core::ready& rd = c.rd;
   if (rd.snapshot) {
     log_.apply_snapshot(*rd.snapshot);
-    auto restored = kv::state_machine::restore(*rd.snapshot->data, opts_.kv);
-    // The core accepted it only after accept_snapshot() restored it too.
+    // The core accepted it only after accept_snapshot() restored these very
+    // bytes, checksum included.
+    auto restored = kv::state_machine::restore(*rd.snapshot->data, opts_.kv, false);
     RAFTKV_ASSERT(restored.has_value() && restored->applied_index() == rd.snapshot->last.index,
                   "a snapshot accepted from the leader restores");
     state_ = std::move(*restored);
