@@ -148,6 +148,7 @@ class host {
   std::unique_ptr<storage::sync_thread> disk_;
   boost::asio::steady_timer tick_timer_;
   std::optional<cycle> cycle_;           ///< the Ready whose disk job is running
+  bool lost_leadership_ = false;         ///< cycle_'s Ready says we stopped leading
   bool paused_ = false;                  ///< no ticks, peer messages dropped
   bool stopped_ = false;
   std::optional<std::string> fatal_;

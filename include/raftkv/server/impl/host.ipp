@@ -15,6 +15,7 @@
 #include <chrono>
 #include <random>
 #include <sstream>
+#include <utility>
 
 namespace raftkv::server {
 
@@ -204,6 +205,11 @@ void host::on_written(std::optional<std::string> error, double write_ms) {
   for (core::message& m : cycle_->rd.messages_after_persist) net_->send(std::move(m));
   committed_ += cycle_->rd.committed_entries.size();
   complete_writes(out);
+  if (std::exchange(lost_leadership_, false)) {
+    // The rest cannot be answered either way: 504, a retry with the same session is safe.
+    for (auto& [_, p] : writes_) p.w->finish(outcome::outcome_unknown);
+    writes_.clear();
+  }
   complete_reads(cycle_->rd);
   serve_parked_reads();
   cycle_.reset();
@@ -224,12 +230,9 @@ void host::note_ready(const core::ready& rd) {
       ++leader_changes_;
       last_leader_ = rd.soft->leader;
     }
-    if (rd.soft->state != core::role::leader) {
-      // Proposals made while we led may or may not commit under the next
-      // leader: their clients must not be told either way (504, retry safely).
-      for (auto& [_, p] : writes_) p.w->finish(outcome::outcome_unknown);
-      writes_.clear();
-    }
+    // Proposals made while we led may or may not commit under the next
+    // leader. Those this Ready applies are answered first (on_written).
+    if (rd.soft->state != core::role::leader) lost_leadership_ = true;
   }
 }
 
