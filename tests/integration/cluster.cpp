@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,6 +72,25 @@ reply http(std::uint16_t port, const std::string& method, const std::string& tar
 }
 
 namespace {
+
+/// Waits for child `pid` to exit, blocking on its pidfd until `limit`; then
+/// SIGKILLs it. Reaps it either way. Returns its exit code (128 + signal when
+/// killed by one), or -1 when it had to be killed.
+int wait_exit(pid_t pid, std::chrono::milliseconds limit) {
+  // The raw syscall: Debian 12's <sys/pidfd.h> lacks extern "C" for C++.
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  bool exited = true;
+  if (fd >= 0) {
+    pollfd p{fd, POLLIN, 0};
+    exited = ::poll(&p, 1, static_cast<int>(limit.count())) == 1;
+    ::close(fd);
+  }
+  if (!exited) ::kill(pid, SIGKILL);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  if (!exited) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
 
 bool port_free(std::uint16_t port) {
   asio::io_context io;
@@ -173,19 +194,9 @@ int cluster::terminate(std::uint64_t id) {
   pid_t& pid = pids_.at(id - 1);
   if (pid <= 0) return -1;
   ::kill(pid, SIGTERM);
-  int st = 0;
-  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (::waitpid(pid, &st, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > end) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &st, 0);
-      pid = 0;
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const int code = wait_exit(pid, std::chrono::seconds(10));
   pid = 0;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return code;
 }
 
 nlohmann::json cluster::status(std::uint64_t id) const {
@@ -240,22 +251,7 @@ std::pair<int, std::string> run_server_to_exit(const std::vector<std::string>& a
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
-  int st = 0;
-  const auto end = std::chrono::steady_clock::now() + limit;
-  int code = -1;
-  while (true) {
-    const pid_t r = ::waitpid(pid, &st, WNOHANG);
-    if (r == pid) {
-      code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      break;
-    }
-    if (std::chrono::steady_clock::now() > end) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &st, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const int code = wait_exit(pid, limit);
   std::ifstream in(err);
   std::stringstream s;
   s << in.rdbuf();
