@@ -10,7 +10,6 @@
 #include <raftkv/storage/error.hpp>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <sys/resource.h>
@@ -75,10 +74,7 @@ int main(int argc, char** argv) {
   try {
     boost::asio::io_context io(1);
     server::host node(io.get_executor(), opts, log);
-    boost::system::error_code ec;
-    const auto addr = boost::asio::ip::make_address(opts.self().host == "localhost" ? "127.0.0.1" : opts.self().host, ec);
-    if (ec) throw std::invalid_argument("cannot use address '" + opts.self().host + "'");
-    server::http_api api(io.get_executor(), node, {addr, opts.api_port_of(opts.id)});
+    server::http_api api(io.get_executor(), node, node.api_endpoint());
     node.start();
     api.start();
     if (!opts.headless) log("the TUI arrives with a later version; running headless");

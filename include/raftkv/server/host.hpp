@@ -15,6 +15,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <nlohmann/json.hpp>
@@ -103,6 +104,8 @@ class host {
   const server_options& options() const { return opts_; }
   /// "http://host:port" of a node's client API.
   std::string api_url(core::node_id node) const;
+  /// Where this node's client API listens (our address, our API port).
+  boost::asio::ip::tcp::endpoint api_endpoint() const;
 
   // -- admin ------------------------------------------------------------------
 

@@ -357,6 +357,10 @@ std::string host::api_url(core::node_id node) const {
   return "http://" + opts_.peers.at(node).host + ":" + std::to_string(opts_.api_port_of(node));
 }
 
+asio::ip::tcp::endpoint host::api_endpoint() const {
+  return {endpoint_of(opts_.self()).address(), opts_.api_port_of(opts_.id)};
+}
+
 result<void> host::campaign() {
   auto r = rep_->raft().campaign();
   pump();
