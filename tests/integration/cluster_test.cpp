@@ -3,6 +3,8 @@
 // snapshot, an isolated leader stepping down, exactly-once retries, bad input.
 #include "integration/cluster.hpp"
 
+#include <raftkv/tui/server_view.hpp>
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -165,6 +167,56 @@ TEST_CASE("an isolated leader steps down; its stale reads are old and its linear
     const reply r = http(c.api_port(old_leader), "GET", "/v1/kv/color?consistency=stale");
     return r.status == 200 && r.json()["value"] == "blue";
   }));
+}
+
+TEST_CASE("status windows feed the TUI: the log in words, keys, actions, and entries a new leader overwrote") {
+  cluster c(3, {"--request-timeout-ms", "300"});
+  const std::uint64_t old_leader = c.wait_for_leader();
+  REQUIRE(old_leader != 0);
+  REQUIRE(put_retrying(c, old_leader, "k", "v1").status == 200);
+  // Cut off, the old leader still appends what it is given; none of it can commit (§5.3).
+  REQUIRE(http(c.api_port(old_leader), "POST", "/v1/admin/isolate").status == 200);
+  CHECK(http(c.api_port(old_leader), "PUT", "/v1/kv/lost", "never").status == 504);
+  std::uint64_t new_leader = 0;
+  REQUIRE(eventually([&] {
+    for (std::uint64_t id = 1; id <= 3; ++id) {
+      if (id != old_leader && c.status(id)["role"] == "leader") new_leader = id;
+    }
+    return new_leader != 0;
+  }));
+  for (int i = 0; i < 3; ++i) REQUIRE(put_retrying(c, new_leader, "k", "v" + std::to_string(2 + i)).status == 200);
+  REQUIRE(http(c.api_port(old_leader), "POST", "/v1/admin/heal").status == 200);
+
+  json st;
+  CHECK(eventually([&] {
+    st = http(c.api_port(old_leader), "GET", "/v1/status?log=30&keys=10&events=500").json();
+    return st.is_object() && st["overwritten"].is_array() && !st["overwritten"].empty() &&
+           st["commit"] == c.status(new_leader)["commit"];
+  }));
+  CAPTURE(st.dump());
+  bool lost_was_overwritten = false;
+  for (const json& o : st["overwritten"]) lost_was_overwritten |= o["old_command"] == "put lost=never";
+  CHECK(lost_was_overwritten);
+
+  const raftkv::tui::server_view v = raftkv::tui::view_from_status(st);
+  CHECK(v.id == old_leader);
+  CHECK(v.role == "follower");
+  CHECK(v.leader == new_leader);
+  REQUIRE(!v.log.empty());
+  CHECK(v.log.back().command == "put k=v4");
+  CHECK(v.log.back().index == v.last_index);
+  REQUIRE(v.items.size() == 1);
+  CHECK(v.items[0].key == "k");
+  CHECK(v.items[0].value == "v4");
+  CHECK(v.last_change == std::optional<std::string>("k"));
+  bool isolate_noted = false, heal_noted = false;
+  for (const auto& e : v.events) {
+    isolate_noted |= e.kind == "fault" && e.text.find("isolated") != std::string::npos;
+    heal_noted |= e.kind == "fault" && e.text.find("healed") != std::string::npos;
+  }
+  CHECK(isolate_noted);
+  CHECK(heal_noted);
+  CHECK(http(c.api_port(old_leader), "GET", "/v1/status?log=x").status == 400);
 }
 
 TEST_CASE("a retried write with the same session is applied once") {

@@ -50,6 +50,23 @@ struct raw_command {
 
 }  // namespace
 
+TEST_CASE("describe puts a command in words, escaped and cut") {
+  command c;
+  c.key = "greeting";
+  c.value = "hello";
+  CHECK(raftkv::kv::describe(c) == "put greeting=hello");
+  c.expected = 0;
+  CHECK(raftkv::kv::describe(c) == "put greeting=hello if absent");
+  c.expected = 7;
+  c.op = op_kind::del;
+  c.value.clear();
+  CHECK(raftkv::kv::describe(c) == "del greeting if mod_revision=7");
+  command b;
+  b.key = std::string("a\n\0b", 4);
+  b.value = std::string(40, 'v');
+  CHECK(raftkv::kv::describe(b, 8) == "put a\\x0a\\x00b=vvvvvvvv...");
+}
+
 TEST_CASE("crc32c matches the published check value") {
   CHECK(raftkv::kv::detail::crc32c("123456789") == 0xe3069283u);
   CHECK(raftkv::kv::detail::crc32c("") == 0u);
@@ -192,4 +209,11 @@ TEST_CASE("validate states the field rules encode relies on") {
         make_error_code(errc::bad_command));
   CHECK(raftkv::kv::to_string(op_kind::put) == "put");
   CHECK(raftkv::kv::to_string(op_kind::del) == "del");
+}
+
+TEST_CASE("printable escapes control bytes and cuts long text") {
+  CHECK(raftkv::kv::printable("plain") == "plain");
+  CHECK(raftkv::kv::printable(std::string("a\x7f", 2)) == "a\\x7f");
+  CHECK(raftkv::kv::printable("abcdef", 3) == "abc...");
+  CHECK(raftkv::kv::printable("é", 32) == "é");  // UTF-8 passes through
 }

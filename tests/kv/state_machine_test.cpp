@@ -249,6 +249,22 @@ TEST_CASE("list returns keys with a prefix in byte order, up to a limit") {
   CHECK(m.sm.list("b/1", 10) == std::vector<key_value>{{"b/1", "vb/1", 3, 3, 1}, {"b/10", "vb/10", 4, 4, 1}});
 }
 
+TEST_CASE("page skips keys by position in byte order") {
+  machine m;
+  for (const char* k : {"d", "b", "a", "c", "e"}) m(put(0, 0, k, k));
+  auto keys = [](const std::vector<key_value>& kvs) {
+    std::string out;
+    for (const auto& kv : kvs) out += kv.key;
+    return out;
+  };
+  CHECK(keys(m.sm.page(0, 2)) == "ab");
+  CHECK(keys(m.sm.page(2, 2)) == "cd");
+  CHECK(keys(m.sm.page(4, 10)) == "e");
+  CHECK(m.sm.page(5, 10).empty());
+  CHECK(m.sm.page(99, 1).empty());
+  CHECK(m.sm.page(1, 0).empty());
+}
+
 TEST_CASE("every entry advances the applied index, which only grows") {
   raftkv::test::throwing_asserts guard;
   state_machine sm;

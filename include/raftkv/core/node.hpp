@@ -59,6 +59,8 @@ struct node_status {
   index_t stable_index = 0;
   int election_elapsed = 0;   ///< ticks since the timer was last reset
   int election_timeout = 0;   ///< this round's randomized timeout, in ticks
+  int heartbeat_elapsed = 0;  ///< leader: ticks since the last heartbeat broadcast
+  int heartbeat_timeout = 0;  ///< leader: ticks between heartbeats (config)
   node_id transfer_target = no_node;
   std::size_t pending_reads = 0;
   index_t snapshot_index = 0;           ///< last index of the newest snapshot (0: none)

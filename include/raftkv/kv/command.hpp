@@ -74,6 +74,14 @@ struct command {
   friend bool operator==(const command&, const command&) = default;
 };
 
+/// `bytes` for people: control bytes as \xNN, cut to `max_bytes` (then "...").
+std::string printable(std::string_view bytes, std::size_t max_bytes = 32);
+
+/// `c` in words for people: `put greeting=hello`, `del a`, `put lock=me if absent`,
+/// with control bytes escaped (\xNN) and key and value cut to `max_bytes`
+/// each (marked with "..."). Session fields are left out.
+std::string describe(const command& c, std::size_t max_bytes = 32);
+
 /// Checks the field rules listed above; errc::bad_command when one fails.
 /// Callers building commands from user input check here before encode().
 result<void> validate(const command& c);

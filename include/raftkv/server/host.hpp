@@ -68,6 +68,18 @@ struct read_answer {
   core::index_t read_index = 0;  ///< linearizable: the confirmed commit index waited for
 };
 
+/// What GET /v1/status includes besides the node's Raft state. The TUI asks
+/// for the log and key windows it draws; curl users add ?log=N&keys=N.
+struct status_query {
+  static constexpr std::size_t max_events_kept = 500;  ///< the timeline keeps this many lines
+  std::size_t events = 50;     ///< newest timeline lines (at most max_events_kept)
+  std::size_t log = 0;         ///< newest log entries, each with its command in words
+  std::size_t log_skip = 0;    ///< ...ending this many entries before the last one
+  std::size_t keys = 0;        ///< keys of the state machine in byte order, with values
+  std::size_t keys_skip = 0;   ///< ...after skipping this many keys
+  static constexpr std::size_t max_window = 1000;  ///< bound of `log` and `keys`
+};
+
 /// A line of the log with its severity.
 using log_sink = std::function<void(std::string_view line)>;
 
@@ -109,17 +121,31 @@ class host {
 
   // -- admin ------------------------------------------------------------------
 
+  // Each admin action adds a line to the timeline (kind "action" or "fault"),
+  // so whoever watches the node sees what was done to it.
+
   result<void> campaign();
   result<void> transfer(core::node_id to);
   bool snapshot_now();
   void pause(bool on);
   bool paused() const { return paused_; }
+  /// Drops every peer message in and out (on) / undoes every network fault (off: heal).
+  void isolate(bool on);
+  /// Cuts (on) or restores the link to `peer`, incoming and/or outgoing messages.
+  void cut(core::node_id peer, bool in, bool out, bool on);
+  /// Drops `per_mille`/1000 of the outgoing peer messages (0..1000).
+  void drop_per_mille(std::uint32_t per_mille);
+  /// Holds incoming peer messages `ms` milliseconds before delivering them.
+  void delay(std::chrono::milliseconds ms);
   net::transport& transport() { return *net_; }
 
   // -- observation --------------------------------------------------------------
 
-  /// GET /v1/status.
-  nlohmann::json status_json() const;
+  /// GET /v1/status: the one snapshot of this node that curl, the TUI and
+  /// the client's cluster pane all read.
+  nlohmann::json status_json(const status_query& q = {}) const;
+  /// Adds a line to the timeline: `kind` is "action", "fault", "command", ...
+  void note(std::string kind, std::string text);
   /// GET /metrics (Prometheus text format).
   std::string metrics_text() const;
   /// Counts an HTTP answer for /metrics.
@@ -165,12 +191,37 @@ class host {
   std::uint64_t next_read_context_ = 0;
 
   // Observation.
+  std::uint64_t now_ms() const;  ///< milliseconds since started_
+  nlohmann::json log_window(const status_query& q) const;
+  void note_overwrites(const core::ready& rd);
+  void note_applied(const core::ready& rd, const finish_result& out);
+
   struct event_line {
-    std::uint64_t at_ms = 0;
-    core::event ev;
+    std::uint64_t at_ms = 0;   ///< since started_
+    core::term_t term = 0;     ///< our term then
+    std::string kind;          ///< a core::event_kind name, or "action", "fault", "command"
+    std::string text;
   };
-  std::deque<event_line> events_;        ///< the last max_events_kept events, oldest first
-  static constexpr std::size_t max_events_kept = 200;
+  std::deque<event_line> events_;        ///< the last max_events_kept lines, oldest first
+  /// Log entries replaced by a new leader's (§5.3), newest last; the TUI flags them for a moment.
+  struct overwrite {
+    core::index_t index = 0;
+    core::term_t old_term = 0;
+    core::term_t new_term = 0;         ///< 0: removed, nothing at that index now
+    std::string old_command;           ///< described in words
+    std::uint64_t at_ms = 0;
+  };
+  std::deque<overwrite> overwritten_;    ///< at most max_overwrites_kept
+  static constexpr std::size_t max_overwrites_kept = 64;
+  /// The key the newest applied write changed.
+  struct change {
+    std::string key;
+    std::uint64_t revision = 0;
+    std::uint64_t at_ms = 0;
+  };
+  std::optional<change> last_change_;
+  std::map<core::node_id, std::uint64_t> last_heard_ms_;  ///< now_ms() of the last message delivered from each peer
+  std::uint64_t event_seq_ = 0;          ///< lines ever added to events_ (numbers them for readers)
   std::uint64_t proposals_ = 0, proposals_refused_ = 0, elections_ = 0, leader_changes_ = 0;
   std::uint64_t committed_ = 0, peer_messages_in_ = 0, peer_messages_dropped_paused_ = 0;
   std::map<unsigned, std::uint64_t> http_by_status_;

@@ -103,6 +103,8 @@ class replica {
   /// The Raft core: feed it tick(), step(), propose(), read_index() between cycles.
   core::node& raft() { return *node_; }
   const core::node& raft() const { return *node_; }
+  /// The log as persisted by the last finish() (the core's unstable tail not included).
+  const core::memory_storage& stable_log() const { return log_; }
   /// The state machine, as of the last finish().
   const kv::state_machine& state() const { return state_; }
   /// Warnings from recovery (a torn tail cut off, with file and offset).

@@ -438,6 +438,8 @@ node_status node::status() const {
   s.stable_index = log_.stable_index();
   s.election_elapsed = election_elapsed_;
   s.election_timeout = role_ == role::leader ? cfg_.election_ticks : randomized_election_timeout_;
+  s.heartbeat_elapsed = role_ == role::leader ? heartbeat_elapsed_ : 0;
+  s.heartbeat_timeout = cfg_.heartbeat_ticks;
   s.transfer_target = transfer_target_;
   s.pending_reads = queued_reads_.size() + round_reads_.size() + forwarded_reads_.size();
   const snapshot snap = log_.latest_snapshot();

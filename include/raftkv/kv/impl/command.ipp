@@ -15,6 +15,45 @@ std::string_view to_string(op_kind k) noexcept {
   return "unknown";
 }
 
+namespace {
+
+/// Appends `bytes` for display: control bytes and DEL as \xNN, cut at `max_bytes`.
+void append_shown(std::string& out, std::string_view bytes, std::size_t max_bytes) {
+  static constexpr char hex[] = "0123456789abcdef";
+  const std::size_t n = bytes.size() > max_bytes ? max_bytes : bytes.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    if (b < 0x20 || b == 0x7f) {
+      out += "\\x";
+      out += hex[b >> 4];
+      out += hex[b & 15];
+    } else {
+      out += static_cast<char>(b);
+    }
+  }
+  if (n < bytes.size()) out += "...";
+}
+
+}  // namespace
+
+std::string printable(std::string_view bytes, std::size_t max_bytes) {
+  std::string out;
+  append_shown(out, bytes, max_bytes);
+  return out;
+}
+
+std::string describe(const command& c, std::size_t max_bytes) {
+  std::string out(to_string(c.op));
+  out += ' ';
+  append_shown(out, c.key, max_bytes);
+  if (c.op == op_kind::put) {
+    out += '=';
+    append_shown(out, c.value, max_bytes);
+  }
+  if (c.expected) out += *c.expected == 0 ? " if absent" : " if mod_revision=" + std::to_string(*c.expected);
+  return out;
+}
+
 result<void> validate(const command& c) {
   const bool known_op = c.op == op_kind::put || c.op == op_kind::del;
   const bool seq_ok = c.client_id == no_client ? c.seq == 0 : c.seq >= 1;

@@ -176,6 +176,14 @@ std::vector<key_value> state_machine::list(std::string_view prefix, std::size_t 
   return out;
 }
 
+std::vector<key_value> state_machine::page(std::size_t offset, std::size_t limit) const {
+  std::vector<key_value> out;
+  if (offset >= data_.size()) return out;
+  auto it = std::next(data_.begin(), static_cast<std::ptrdiff_t>(offset));
+  for (; it != data_.end() && out.size() < limit; ++it) out.push_back(to_key_value(it->first, it->second));
+  return out;
+}
+
 bool state_machine::same_state(const state_machine& other) const {
   return applied_index_ == other.applied_index_ && revision_ == other.revision_ &&
          data_ == other.data_ && sessions_ == other.sessions_;

@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <sstream>
@@ -155,6 +156,7 @@ void host::on_peer_message(core::message m) {
     return;
   }
   ++peer_messages_in_;
+  last_heard_ms_[m.from] = now_ms();
   (void)rep_->raft().step(std::move(m));  // a refusal is an event already
   pump();
 }
@@ -201,7 +203,9 @@ void host::on_written(std::optional<std::string> error, double write_ms) {
     fsync_sum_ms_ += write_ms;
     ++fsync_count_;
   }
+  note_overwrites(cycle_->rd);  // before finish() replaces them in the stable log
   const finish_result out = rep_->finish(*cycle_);
+  note_applied(cycle_->rd, out);
   for (core::message& m : cycle_->rd.messages_after_persist) net_->send(std::move(m));
   committed_ += cycle_->rd.committed_entries.size();
   complete_writes(out);
@@ -216,13 +220,25 @@ void host::on_written(std::optional<std::string> error, double write_ms) {
   pump();
 }
 
-void host::note_ready(const core::ready& rd) {
-  const auto now_ms = static_cast<std::uint64_t>(
+std::uint64_t host::now_ms() const {
+  return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
+}
+
+void host::note(std::string kind, std::string text) {
+  if (events_.size() == status_query::max_events_kept) events_.pop_front();
+  log("[" + kind + "] " + text);
+  events_.push_back({now_ms(), raft().term(), std::move(kind), std::move(text)});
+  ++event_seq_;
+}
+
+void host::note_ready(const core::ready& rd) {
+  const std::uint64_t now = now_ms();
   for (const core::event& e : rd.events) {
     if (e.kind == core::event_kind::election_started) ++elections_;
-    if (events_.size() == max_events_kept) events_.pop_front();
-    events_.push_back({now_ms, e});
+    if (events_.size() == status_query::max_events_kept) events_.pop_front();
+    events_.push_back({now, e.term, std::string(core::to_string(e.kind)), e.text});
+    ++event_seq_;
     log("[term " + std::to_string(e.term) + "] " + e.text);
   }
   if (rd.soft) {
@@ -233,6 +249,48 @@ void host::note_ready(const core::ready& rd) {
     // Proposals made while we led may or may not commit under the next
     // leader. Those this Ready applies are answered first (on_written).
     if (rd.soft->state != core::role::leader) lost_leadership_ = true;
+  }
+}
+
+namespace {
+
+/// A log entry's command in words.
+std::string describe_entry(const core::entry& e) {
+  if (e.type == core::entry_type::noop) return "no-op (a new leader's first entry)";
+  auto c = kv::decode(e.data);
+  if (!c) return "undecodable command (" + std::to_string(e.data.size()) + " bytes)";
+  return kv::describe(*c);
+}
+
+}  // namespace
+
+void host::note_overwrites(const core::ready& rd) {
+  if (rd.entries.empty()) return;
+  const core::memory_storage& stable = rep_->stable_log();
+  const core::index_t first = std::max(rd.entries.front().index, stable.first_index());
+  const core::index_t last = stable.last_index();
+  if (first > last) return;
+  const std::uint64_t now = now_ms();
+  for (core::index_t i = first; i <= last; ++i) {
+    auto old_term = stable.term(i);
+    if (!old_term) continue;
+    const core::index_t k = i - rd.entries.front().index;
+    const core::term_t new_term = k < rd.entries.size() ? rd.entries[k].term : 0;
+    if (new_term == *old_term) continue;
+    auto old = stable.entries(i, i + 1, UINT64_MAX);
+    if (overwritten_.size() == max_overwrites_kept) overwritten_.pop_front();
+    overwritten_.push_back({i, *old_term, new_term, old && !old->empty() ? describe_entry(old->front()) : "", now});
+  }
+}
+
+void host::note_applied(const core::ready& rd, const finish_result& out) {
+  for (auto a = out.applied.rbegin(); a != out.applied.rend(); ++a) {
+    if (a->result.status != kv::apply_status::ok || a->result.duplicate) continue;
+    for (const core::entry& e : rd.committed_entries) {
+      if (e.index != a->id.index) continue;
+      if (auto c = kv::decode(e.data)) last_change_ = change{c->key, a->result.revision, now_ms()};
+      return;
+    }
   }
 }
 
@@ -363,18 +421,25 @@ asio::ip::tcp::endpoint host::api_endpoint() const {
 
 result<void> host::campaign() {
   auto r = rep_->raft().campaign();
+  note("action", r ? "campaign asked: starting an election now"
+                   : "campaign refused: " + r.error().message());
   pump();
   return r;
 }
 
 result<void> host::transfer(core::node_id to) {
   auto r = rep_->raft().transfer_leader(to);
+  note("action", r ? "leadership transfer to node " + std::to_string(to) + " asked"
+                   : "leadership transfer to node " + std::to_string(to) + " refused: " + r.error().message());
   pump();
   return r;
 }
 
 bool host::snapshot_now() {
   const bool taken = rep_->snapshot_now();
+  note("action", taken ? "snapshot taken at applied index " + std::to_string(rep_->state().applied_index()) +
+                             "; the log behind it will be compacted"
+                       : "snapshot not taken: nothing applied since the last one");
   pump();
   return taken;
 }
@@ -382,14 +447,50 @@ bool host::snapshot_now() {
 void host::pause(bool on) {
   if (paused_ == on) return;
   paused_ = on;
-  log(on ? "paused: no ticks, peer messages dropped" : "resumed");
+  note("action", on ? "paused: no ticks, every peer message dropped (like a frozen process)" : "resumed");
   if (!on) pump();
 }
 
+void host::isolate(bool on) {
+  if (on) {
+    net_->isolate(true);
+    note("fault", "isolated: every peer message in and out is dropped");
+    return;
+  }
+  const net::fault_settings f = net_->faults();
+  net_->isolate(false);
+  for (core::node_id p : f.cut_in) net_->cut(p, net::direction::in, false);
+  for (core::node_id p : f.cut_out) net_->cut(p, net::direction::out, false);
+  net_->drop_per_mille(0);
+  net_->delay(std::chrono::milliseconds(0));
+  note("fault", "healed: every network fault undone");
+}
 
-nlohmann::json host::status_json() const {
+void host::cut(core::node_id peer, bool in, bool out, bool on) {
+  const net::direction d = in && out ? net::direction::both : in ? net::direction::in : net::direction::out;
+  net_->cut(peer, d, on);
+  const std::string what = in && out ? "the link with node " : in ? "messages from node " : "messages to node ";
+  note("fault", (on ? "cut " : "restored ") + what + std::to_string(peer));
+}
+
+void host::drop_per_mille(std::uint32_t per_mille) {
+  net_->drop_per_mille(per_mille);
+  note("fault", per_mille == 0 ? "message drop off"
+                               : "dropping " + std::to_string(per_mille / 10) + "." + std::to_string(per_mille % 10) +
+                                     "% of outgoing peer messages");
+}
+
+void host::delay(std::chrono::milliseconds ms) {
+  net_->delay(ms);
+  note("fault", ms.count() == 0 ? "message delay off"
+                                : "holding incoming peer messages " + std::to_string(ms.count()) + " ms");
+}
+
+
+nlohmann::json host::status_json(const status_query& q) const {
   using nlohmann::json;
   const core::node_status st = raft().status();
+  const std::uint64_t now = now_ms();
   json j{{"id", st.id},
          {"role", std::string(core::to_string(st.state))},
          {"term", st.term},
@@ -404,6 +505,10 @@ nlohmann::json host::status_json() const {
          {"snapshot_term", st.snapshot_term},
          {"election_elapsed_ticks", st.election_elapsed},
          {"election_timeout_ticks", st.election_timeout},
+         {"heartbeat_elapsed_ticks", st.heartbeat_elapsed},
+         {"heartbeat_timeout_ticks", st.heartbeat_timeout},
+         {"uptime_ms", now},
+         {"paused", paused_},
          {"transfer_target", st.transfer_target},
          {"pending_reads", st.pending_reads},
          {"api_url", api_url(opts_.id)},
@@ -435,29 +540,83 @@ nlohmann::json host::status_json() const {
       p["state"] = std::string(core::to_string(ps.state));
       p["inflight"] = ps.inflight;
       p["recent_active"] = ps.recent_active;
-      p["last_contact_ms"] = ps.ticks_since_contact * static_cast<std::uint64_t>(opts_.tick_ms);
+      p["ticks_since_ack"] = ps.ticks_since_contact;
       if (ps.state == core::progress_state::snapshot) {
         p["snapshot"] = {{"index", ps.snapshot_index}, {"acked_bytes", ps.snapshot_acked}, {"bytes", ps.snapshot_bytes}};
       }
     }
+    if (auto it = last_heard_ms_.find(id); it != last_heard_ms_.end()) p["last_contact_ms"] = now - it->second;
     peers.push_back(std::move(p));
   }
   j["peers"] = std::move(peers);
   const net::fault_settings f = net_->faults();
   j["faults"] = {{"paused", paused_}, {"isolated", f.isolated}, {"cut_in", f.cut_in}, {"cut_out", f.cut_out},
                  {"drop_per_mille", f.drop_per_mille}, {"delay_ms", f.delay.count()}};
-  const auto now_ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
   json evs = json::array();
-  const std::size_t first = events_.size() > 50 ? events_.size() - 50 : 0;
-  for (std::size_t i = first; i < events_.size(); ++i) {
+  const std::size_t n_events = std::min(q.events, events_.size());
+  for (std::size_t i = events_.size() - n_events; i < events_.size(); ++i) {
     const auto& e = events_[i];
-    evs.push_back({{"term", e.ev.term}, {"kind", std::string(core::to_string(e.ev.kind))}, {"text", e.ev.text},
-                   {"age_ms", now_ms - e.at_ms}});
+    evs.push_back({{"seq", event_seq_ - (events_.size() - i)}, {"term", e.term}, {"kind", e.kind}, {"text", e.text},
+                   {"at_ms", e.at_ms}, {"age_ms", now - e.at_ms}});
   }
   j["events"] = std::move(evs);
+  if (q.log != 0) {
+    j["log"] = log_window(q);
+    json gone = json::array();
+    for (const overwrite& o : overwritten_) {
+      if (now - o.at_ms > 10000) continue;
+      gone.push_back({{"index", o.index}, {"old_term", o.old_term}, {"new_term", o.new_term},
+                      {"old_command", o.old_command}, {"age_ms", now - o.at_ms}});
+    }
+    j["overwritten"] = std::move(gone);
+  }
+  if (q.keys != 0) {
+    json items = json::array();
+    for (const kv::key_value& kvp : state().page(q.keys_skip, std::min(q.keys, status_query::max_window))) {
+      json it{{"key", kvp.key}, {"mod_revision", kvp.mod_revision}, {"version", kvp.version}};
+      if (kvp.value.size() > 256) {
+        it["value"] = kvp.value.substr(0, 256);
+        it["value_bytes"] = kvp.value.size();
+      } else {
+        it["value"] = kvp.value;
+      }
+      items.push_back(std::move(it));
+    }
+    j["kv"]["skip"] = q.keys_skip;
+    j["kv"]["items"] = std::move(items);
+  }
+  if (last_change_) {
+    j["kv"]["last_change"] = {{"key", last_change_->key}, {"revision", last_change_->revision},
+                              {"age_ms", now - last_change_->at_ms}};
+  }
   if (fatal_) j["fatal"] = *fatal_;
   return j;
+}
+
+nlohmann::json host::log_window(const status_query& q) const {
+  using nlohmann::json;
+  const core::raft_log& lg = raft().log();
+  const core::index_t last = lg.last_index();
+  const core::index_t first = lg.first_index();
+  const std::size_t n = std::min(q.log, status_query::max_window);
+  json out = json::array();
+  if (last < first || q.log_skip > last - first) return out;
+  const core::index_t hi = last - q.log_skip;  // inclusive
+  const core::index_t lo = hi - first + 1 > n ? hi - n + 1 : first;
+  auto ents = lg.slice(lo, hi + 1, UINT64_MAX, n);
+  if (!ents) return out;
+  const std::uint64_t now = now_ms();
+  for (const core::entry& e : *ents) {
+    json je{{"index", e.index}, {"term", e.term}, {"command", describe_entry(e)},
+            {"type", e.type == core::entry_type::noop ? "noop" : "normal"}};
+    for (auto o = overwritten_.rbegin(); o != overwritten_.rend(); ++o) {
+      if (o->index != e.index) continue;
+      je["replaced"] = {{"old_term", o->old_term}, {"old_command", o->old_command}, {"age_ms", now - o->at_ms}};
+      break;
+    }
+    out.push_back(std::move(je));
+  }
+  return out;
 }
 
 std::string host::metrics_text() const {

@@ -205,7 +205,21 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
     if (!t.ok) co_return error(req, http::status::bad_request, "bad_query", "a %-escape in the query is malformed");
     if (t.path == "/v1/status") {
       if (req.method() != http::verb::get) co_return error(req, http::status::method_not_allowed, "method_not_allowed", "use GET");
-      co_return reply(req, http::status::ok, h.status_json());
+      status_query q;
+      const std::pair<const char*, std::size_t*> fields[] = {
+          {"events", &q.events}, {"log", &q.log}, {"log_skip", &q.log_skip}, {"keys", &q.keys}, {"keys_skip", &q.keys_skip}};
+      for (auto [name, field] : fields) {
+        auto it = t.query.find(name);
+        if (it == t.query.end()) continue;
+        const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), *field);
+        if (ec != std::errc{} || end != it->second.data() + it->second.size()) {
+          co_return error(req, http::status::bad_request, "bad_query", std::string(name) + " must be a number");
+        }
+      }
+      q.events = std::min(q.events, status_query::max_events_kept);
+      q.log = std::min(q.log, status_query::max_window);
+      q.keys = std::min(q.keys, status_query::max_window);
+      co_return reply(req, http::status::ok, h.status_json(q));
     }
     if (t.path == "/metrics") {
       response res{http::status::ok, req.version()};
@@ -459,40 +473,30 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
       h.pause(false);
       return ok({{"paused", false}});
     }
-    auto& net = h.transport();
     if (action == "isolate" || action == "heal") {
-      net.isolate(action == "isolate");
-      if (action == "heal") {
-        const net::fault_settings f = net.faults();
-        for (core::node_id p : f.cut_in) net.cut(p, net::direction::in, false);
-        for (core::node_id p : f.cut_out) net.cut(p, net::direction::out, false);
-        net.drop_per_mille(0);
-        net.delay(std::chrono::milliseconds(0));
-      }
+      h.isolate(action == "isolate");
       return ok({{"isolated", action == "isolate"}});
     }
     if (action == "cut" || action == "restore") {
       auto p = peer();
       if (!p) return error(req, http::status::bad_request, "bad_peer", "give ?peer=ID of another member");
       const std::string dir = t.query.count("dir") != 0 ? t.query.at("dir") : "both";
-      net::direction d;
-      if (dir == "in") d = net::direction::in;
-      else if (dir == "out") d = net::direction::out;
-      else if (dir == "both") d = net::direction::both;
-      else return error(req, http::status::bad_request, "bad_direction", "dir is in, out or both");
-      net.cut(*p, d, action == "cut");
+      if (dir != "in" && dir != "out" && dir != "both") {
+        return error(req, http::status::bad_request, "bad_direction", "dir is in, out or both");
+      }
+      h.cut(*p, dir != "out", dir != "in", action == "cut");
       return ok({{"peer", *p}, {"dir", dir}, {"cut", action == "cut"}});
     }
     if (action == "drop") {
       auto v = number("per_mille", 1000);
       if (!v) return error(req, http::status::bad_request, "bad_rate", "give ?per_mille=0..1000");
-      net.drop_per_mille(static_cast<std::uint32_t>(*v));
+      h.drop_per_mille(static_cast<std::uint32_t>(*v));
       return ok({{"drop_per_mille", *v}});
     }
     if (action == "delay") {
       auto v = number("ms", 60000);
       if (!v) return error(req, http::status::bad_request, "bad_delay", "give ?ms=0..60000");
-      net.delay(std::chrono::milliseconds(*v));
+      h.delay(std::chrono::milliseconds(*v));
       return ok({{"delay_ms", *v}});
     }
     return error(req, http::status::not_found, "not_found", "no admin action '" + action + "' (see docs/api.md)");
