@@ -53,7 +53,7 @@ raftkv_apt_update_only() {
 # Installs whatever of the build and test dependencies is missing.
 raftkv_ensure_deps() {
   local missing=() p
-  for p in meson ninja-build g++ pkg-config python3 nlohmann-json3-dev doctest-dev libncurses-dev ccache; do
+  for p in meson ninja-build g++ pkg-config python3 nlohmann-json3-dev doctest-dev libncurses-dev ccache tmux; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if ! raftkv_boost_ok; then

@@ -1,10 +1,13 @@
 // raftkv-server: one Raft node of the replicated key-value store.
 //
 // Peer traffic on the node's peer port, the client HTTP/JSON API on peer port
-// + 1000. Headless: the log goes to stderr (or --log-file). The TUI arrives
-// with the next issue. Exit codes: 0 after SIGINT/SIGTERM, 1 when the data
-// directory cannot be used or the disk fails, 2 for bad flags or an unusable
-// port.
+// + 1000. On a terminal it draws the TUI (screen_loop.hpp) and writes its log
+// to --log-file, by default <data-dir>/server.log; headless (--headless, or
+// stdout not a terminal) the log goes to stderr or --log-file. Exit codes: 0
+// after q, SIGINT or SIGTERM, 1 when the data directory cannot be used or the
+// disk fails, 2 for bad flags or an unusable port.
+#include "screen_loop.hpp"
+
 #include <raftkv/server/host.hpp>
 #include <raftkv/server/http_api.hpp>
 #include <raftkv/storage/error.hpp>
@@ -18,16 +21,50 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace {
 
 using namespace raftkv;
 
-/// Writes "2026-11-27T04:55:01.123Z node 1: text" lines to `out`.
-server::log_sink make_logger(std::FILE* out, core::node_id id) {
-  return [out, id](std::string_view line) {
+/// Where log lines go. Lines logged before a target is set (while the TUI's
+/// log file cannot be opened yet) are kept and written once it is.
+struct log_target {
+  std::mutex m;
+  std::FILE* out = nullptr;           ///< guarded by m; not owned when stderr
+  bool owned = false;
+  std::vector<std::string> pending;   ///< guarded by m; bounded
+  ~log_target() {
+    if (owned && out != nullptr) std::fclose(out);
+  }
+  void write(const std::string& line) {
+    std::lock_guard lock(m);
+    if (out == nullptr) {
+      if (pending.size() < 1000) pending.push_back(line);
+      return;
+    }
+    std::fputs(line.c_str(), out);
+    std::fflush(out);
+  }
+  void set(std::FILE* f, bool own) {
+    std::lock_guard lock(m);
+    if (owned && out != nullptr) std::fclose(out);
+    out = f;
+    owned = own;
+    for (const std::string& line : pending) std::fputs(line.c_str(), out);
+    pending.clear();
+    std::fflush(out);
+  }
+};
+
+/// Writes "2026-11-27T04:55:01.123Z node 1: text" lines to `target`.
+server::log_sink make_logger(std::shared_ptr<log_target> target, core::node_id id) {
+  return [target, id](std::string_view line) {
     const auto now = std::chrono::system_clock::now();
     const std::time_t t = std::chrono::system_clock::to_time_t(now);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
@@ -35,9 +72,10 @@ server::log_sink make_logger(std::FILE* out, core::node_id id) {
     gmtime_r(&t, &tm);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::fprintf(out, "%s.%03dZ node %llu: %.*s\n", stamp, static_cast<int>(ms), static_cast<unsigned long long>(id),
-                 static_cast<int>(line.size()), line.data());
-    std::fflush(out);
+    char head[64];
+    std::snprintf(head, sizeof head, "%s.%03dZ node %llu: ", stamp, static_cast<int>(ms),
+                  static_cast<unsigned long long>(id));
+    target->write(head + std::string(line) + "\n");
   };
 }
 
@@ -60,15 +98,18 @@ int main(int argc, char** argv) {
     return exit->code;
   }
   const server::server_options opts = std::get<server::server_options>(parsed);
-  std::FILE* log_out = stderr;
+  auto target = std::make_shared<log_target>();
   if (!opts.log_file.empty()) {
-    log_out = std::fopen(opts.log_file.c_str(), "a");
-    if (log_out == nullptr) {
+    std::FILE* f = std::fopen(opts.log_file.c_str(), "a");
+    if (f == nullptr) {
       std::fprintf(stderr, "raftkv-server: cannot open --log-file %s\n", opts.log_file.c_str());
       return 2;
     }
+    target->set(f, true);
+  } else if (opts.headless) {
+    target->set(stderr, false);
   }
-  const server::log_sink log = make_logger(log_out, opts.id);
+  const server::log_sink log = make_logger(target, opts.id);
   raise_fd_limit();
   int code = 0;
   try {
@@ -77,22 +118,49 @@ int main(int argc, char** argv) {
     server::http_api api(io.get_executor(), node, node.api_endpoint());
     node.start();
     api.start();
-    if (!opts.headless) log("the TUI arrives with a later version; running headless");
+    auto stop_all = [&] {
+      api.stop();
+      node.stop();
+      io.stop();
+    };
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& e, int sig) {
       if (e) return;
       log(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": stopping");
-      api.stop();
-      node.stop();
-      io.stop();
+      stop_all();
     });
     node.on_fatal([&] {
       code = 1;
-      api.stop();
-      node.stop();
-      io.stop();
+      stop_all();
     });
-    io.run();
+    bool drawn = false;
+    if (!opts.headless) {
+      std::string log_path = opts.log_file;
+      if (log_path.empty()) {
+        // The data directory exists now (the node opened it).
+        log_path = (std::filesystem::path(opts.data_dir) / "server.log").string();
+        std::FILE* f = std::fopen(log_path.c_str(), "a");
+        if (f != nullptr) {
+          target->set(f, true);
+        } else {
+          log_path = "the terminal after the TUI ends";  // kept in memory (bounded) until then
+        }
+      }
+      drawn = server_tool::run_screen(io, node, [&] {
+        log("quit from the TUI: stopping");
+        stop_all();
+      });
+      if (!drawn) {
+        if (opts.log_file.empty()) target->set(stderr, false);
+        log("cannot start the terminal UI (is TERM set?); running headless");
+      } else {
+        if (node.fatal_error()) std::fprintf(stderr, "raftkv-server: %s\n", node.fatal_error()->c_str());
+        std::fprintf(stderr, "raftkv-server: node %llu stopped; its log is in %s\n",
+                     static_cast<unsigned long long>(opts.id), log_path.c_str());
+        if (log_path.starts_with("the terminal")) target->set(stderr, false);
+      }
+    }
+    if (!drawn) io.run();
   } catch (const storage::storage_error& e) {
     std::fprintf(stderr, "raftkv-server: %s\n", e.what());
     return 1;

@@ -72,7 +72,7 @@ void header(const server_view& v, screen& s) {
   s.put(0, 1, " commit " + std::to_string(v.commit) + " · applied " + std::to_string(v.applied) + " · last " +
                   std::to_string(v.last_index) + " (term " + std::to_string(v.last_term) + ") · snapshot " +
                   std::to_string(v.snapshot_index) + " (term " + std::to_string(v.snapshot_term) + ") · " +
-                  std::to_string(v.keys) + " keys, revision " + std::to_string(v.revision));
+                  std::to_string(v.keys) + " keys · rev " + std::to_string(v.revision));
 
   if (!v.fatal.empty()) {
     s.put(0, 2, " FATAL: " + v.fatal, style{color::bad, true, false, true});
