@@ -285,3 +285,14 @@ TEST_CASE("the events pane wraps long lines and scrolls back") {
   CHECK(s.contains("election timeout"));
   CHECK_FALSE(s.contains("moved to 49"));
 }
+
+TEST_CASE("a cluster of one says so in the peers pane") {
+  json j = leader_status();
+  j["peers"] = json::array();
+  const screen s = draw(view_from_status(j), ui_state{});
+  CHECK(s.contains("(a cluster of one: no other members)"));
+  ui_state ui;
+  CHECK(handle_key(ui, 't', view_from_status(j)).what == action::kind::none);
+  CHECK(ui.prompting == ui_state::prompt::none);
+  CHECK(ui.flash == "no other member to transfer to");
+}

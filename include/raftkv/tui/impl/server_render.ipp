@@ -121,6 +121,7 @@ void peers_pane(const server_view& v, const ui_state& ui, const layout& l, scree
   s.put(c_infl, y0, "infl", dim);
   s.put(c_state, y0, "progress", dim, w - 1 - c_state);
   int y = y0 + 1;
+  if (v.peers.empty() && y < l.peers_y + l.peers_h - 1) s.put(2, y, "(a cluster of one: no other members)", dim);
   for (const peer_row& p : v.peers) {
     if (y >= l.peers_y + l.peers_h - 1) break;
     s.put(2, y, std::to_string(p.id), style{color::none, true}, 3);

@@ -141,7 +141,7 @@ layout compute_layout(int width, int height, std::size_t peers) {
     return l;
   }
   l.peers_y = 3;
-  l.peers_h = std::min(static_cast<int>(peers) + 3, height / 3);
+  l.peers_h = std::min(static_cast<int>(std::max<std::size_t>(peers, 1)) + 3, height / 3);
   l.footer_y = height - 1;
   l.mid_y = l.peers_y + l.peers_h;
   l.mid_h = l.footer_y - l.mid_y;
