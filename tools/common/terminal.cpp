@@ -1,7 +1,7 @@
 // tools/common/terminal.cpp: ncurses behind raftkv::term::terminal.
 #include "terminal.hpp"
 
-#include <raftkv/tui/server_view.hpp>
+#include <raftkv/tui/line_edit.hpp>
 
 #include <curses.h>
 

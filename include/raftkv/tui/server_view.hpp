@@ -9,6 +9,7 @@
 // only the UI state and returns the action for the program to run.
 #pragma once
 
+#include <raftkv/tui/line_edit.hpp>
 #include <raftkv/tui/screen.hpp>
 
 #include <nlohmann/json_fwd.hpp>
@@ -101,17 +102,6 @@ struct action {
   friend bool operator==(const action&, const action&) = default;
 };
 
-/// Keys: a typed character is its Unicode code point; the others are these
-/// (above U+10FFFF, so they never collide; the terminal layer maps ncurses
-/// codes to them).
-namespace key {
-inline constexpr int tab = 9, enter = 10, escape = 27, backspace = 127, ctrl_c = 3, ctrl_u = 21;
-inline constexpr int up = 0x110001, down = 0x110002, left = 0x110003, right = 0x110004;
-inline constexpr int page_up = 0x110005, page_down = 0x110006, home = 0x110007, end = 0x110008;
-inline constexpr int back_tab = 0x110009, del = 0x11000a, resize = 0x11000b;
-/// True for a character that goes into typed text.
-constexpr bool is_text(int k) { return k >= 32 && k != 127 && k < 0x110000 && !(k >= 0xd800 && k <= 0xdfff); }
-}  // namespace key
 
 /// The UI's own state: focus, scroll positions, overlays and the prompt.
 struct ui_state {
@@ -123,10 +113,8 @@ struct ui_state {
   enum class prompt : std::uint8_t { none, command, transfer, cut, drop, delay } prompting = prompt::none;
   std::string input;             ///< what is typed at the prompt
   std::size_t cursor = 0;        ///< byte offset of the cursor in `input`
-  std::vector<std::string> history;  ///< command lines, oldest first (bounded)
-  std::size_t history_pos = 0;   ///< == history.size() when not browsing
+  line_history history;          ///< command lines typed at ':'
   std::string flash;             ///< a one-line hint shown in the footer until the next key
-  static constexpr std::size_t history_max = 200;
 };
 
 /// Applies one key; returns what the program should run.

@@ -224,52 +224,6 @@ action submit_number(ui_state& ui, const server_view& v) {
   }
 }
 
-/// Line editing shared by every prompt; true when the key was used.
-bool edit(ui_state& ui, int k) {
-  if (key::is_text(k)) {
-    std::string bytes;
-    append_utf8(bytes, static_cast<char32_t>(k));
-    ui.input.insert(ui.cursor, bytes);
-    ui.cursor += bytes.size();
-    return true;
-  }
-  switch (k) {
-    case key::backspace:
-    case 8:
-      if (ui.cursor > 0) {
-        // Remove one UTF-8 code point.
-        std::size_t from = ui.cursor - 1;
-        while (from > 0 && (static_cast<unsigned char>(ui.input[from]) & 0xc0) == 0x80) --from;
-        ui.input.erase(from, ui.cursor - from);
-        ui.cursor = from;
-      }
-      return true;
-    case key::del:
-      if (ui.cursor < ui.input.size()) {
-        std::size_t to = ui.cursor + 1;
-        while (to < ui.input.size() && (static_cast<unsigned char>(ui.input[to]) & 0xc0) == 0x80) ++to;
-        ui.input.erase(ui.cursor, to - ui.cursor);
-      }
-      return true;
-    case key::left:
-      while (ui.cursor > 0) {
-        --ui.cursor;
-        if ((static_cast<unsigned char>(ui.input[ui.cursor]) & 0xc0) != 0x80) break;
-      }
-      return true;
-    case key::right:
-      while (ui.cursor < ui.input.size()) {
-        ++ui.cursor;
-        if (ui.cursor == ui.input.size() || (static_cast<unsigned char>(ui.input[ui.cursor]) & 0xc0) != 0x80) break;
-      }
-      return true;
-    case key::home: ui.cursor = 0; return true;
-    case key::end: ui.cursor = ui.input.size(); return true;
-    case key::ctrl_u: ui.input.clear(), ui.cursor = 0; return true;
-    default: return false;
-  }
-}
-
 action prompt_key(ui_state& ui, int k, const server_view& v) {
   if (k == key::escape || k == key::ctrl_c) {
     ui.prompting = ui_state::prompt::none;
@@ -284,20 +238,15 @@ action prompt_key(ui_state& ui, int k, const server_view& v) {
       ui.input.clear();
       ui.cursor = 0;
       if (line.find_first_not_of(' ') == std::string::npos) return {};
-      if (ui.history.empty() || ui.history.back() != line) ui.history.push_back(line);
-      if (ui.history.size() > ui_state::history_max) ui.history.erase(ui.history.begin());
-      ui.history_pos = ui.history.size();
+      ui.history.add(line);
       return {action::kind::command, 0, std::move(line)};
     }
     if (k == key::up || k == key::down) {
-      if (ui.history.empty()) return {};
-      if (k == key::up && ui.history_pos > 0) --ui.history_pos;
-      if (k == key::down && ui.history_pos < ui.history.size()) ++ui.history_pos;
-      ui.input = ui.history_pos < ui.history.size() ? ui.history[ui.history_pos] : "";
+      ui.input = ui.history.browse(k == key::up);
       ui.cursor = ui.input.size();
       return {};
     }
-    edit(ui, k);
+    edit_line(ui.input, ui.cursor, k);
     return {};
   }
   // Number prompts.
@@ -309,7 +258,7 @@ action prompt_key(ui_state& ui, int k, const server_view& v) {
     if (peer_prompt && all_peers_single_digit(v)) return submit_number(ui, v);
     return {};
   }
-  if (!key::is_text(k)) edit(ui, k);  // cursor keys and backspace; other text is not a number
+  if (!key::is_text(k)) edit_line(ui.input, ui.cursor, k);  // cursor keys, backspace; other text is no number
   return {};
 }
 
@@ -327,7 +276,7 @@ action handle_key(ui_state& ui, int k, const server_view& v) {
     ui.prompting = p;
     ui.input.clear();
     ui.cursor = 0;
-    ui.history_pos = ui.history.size();
+    ui.history.reset();
     return action{};
   };
   switch (k) {
