@@ -4,16 +4,10 @@
 // entries after a put (one typed into a follower's ':' prompt); and that after
 // the leader is killed another pane shows a new leader in a higher term.
 #include "integration/cluster.hpp"
+#include "integration/tmux.hpp"
 
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
-#include <csignal>
-#include <cstdio>
-#include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
@@ -21,89 +15,32 @@
 namespace {
 
 using namespace raftkv::itest;
-namespace fs = std::filesystem;
 
-/// Runs a shell command; returns its stdout (and whether it exited 0).
-std::pair<bool, std::string> sh(const std::string& cmd) {
-  std::string out;
-  std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return {false, out};
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  return {WIFEXITED(st) && WEXITSTATUS(st) == 0, out};
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-/// A private tmux server with one window per node, torn down (servers killed
-/// by PID, then the tmux server) when the test ends, passed or not.
+/// Three raftkv-server TUIs, one tmux window each ("n1".."n3").
 class tmux_cluster {
  public:
-  explicit tmux_cluster(std::size_t n) : ports_(free_peer_ports(n)) {
-    char tmpl[] = "/tmp/raftkv-tui-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    dir_ = tmpl;
-    tmux_ = "tmux -S " + quote((dir_ / "tmux.sock").string());
+  explicit tmux_cluster(std::size_t n) : tmux_(110, 32), ports_(free_peer_ports(n)) {
     for (std::size_t i = 0; i < n; ++i) {
       if (!peers_.empty()) peers_ += ",";
       peers_ += std::to_string(i + 1) + "=127.0.0.1:" + std::to_string(ports_[i]);
     }
-    pids_.assign(n, 0);
-    for (std::uint64_t id = 1; id <= n; ++id) start(id);
-  }
-
-  ~tmux_cluster() {
-    for (pid_t p : pids_) {
-      if (p > 0) ::kill(p, SIGKILL);
+    for (std::uint64_t id = 1; id <= n; ++id) {
+      tmux_.open(name(id), shell_quote(server_binary()) + " --id " + std::to_string(id) + " --peers " + peers_ +
+                               " --data-dir " + shell_quote((tmux_.dir() / name(id)).string()) +
+                               " --tick-ms 50 --heartbeat-ticks 2 --election-ticks 10");
     }
-    sh(tmux_ + " kill-server");
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
-
-  void start(std::uint64_t id) {
-    const std::string cmd = "exec " + quote(server_binary()) + " --id " + std::to_string(id) + " --peers " + peers_ +
-                            " --data-dir " + quote((dir_ / ("n" + std::to_string(id))).string()) +
-                            " --tick-ms 50 --heartbeat-ticks 2 --election-ticks 10";
-    const std::string where = id == 1 ? "new-session -d -s rk -x 110 -y 32 -n n1"
-                                      : "new-window -d -t rk -n n" + std::to_string(id);
-    auto [ok, out] = sh(tmux_ + " " + where + " " + quote(cmd));
-    REQUIRE_MESSAGE(ok, out);
-    auto [pok, pid] = sh(tmux_ + " display-message -p -t rk:n" + std::to_string(id) + " '#{pane_pid}'");
-    REQUIRE_MESSAGE(pok, pid);
-    pids_[id - 1] = static_cast<pid_t>(std::stol(pid));
-  }
-
-  void kill(std::uint64_t id) {
-    ::kill(pids_[id - 1], SIGKILL);
-    pids_[id - 1] = 0;
-  }
-
-  /// What node `id`'s pane shows now.
-  std::string capture(std::uint64_t id) const {
-    return sh(tmux_ + " capture-pane -p -t rk:n" + std::to_string(id)).second;
-  }
-
-  void keys(std::uint64_t id, const std::string& literal) const {
-    sh(tmux_ + " send-keys -t rk:n" + std::to_string(id) + " -l " + quote(literal));
-  }
-  void enter(std::uint64_t id) const { sh(tmux_ + " send-keys -t rk:n" + std::to_string(id) + " Enter"); }
-
+  static std::string name(std::uint64_t id) { return "n" + std::to_string(id); }
+  void kill(std::uint64_t id) { tmux_.kill(name(id)); }
+  std::string capture(std::uint64_t id) const { return tmux_.capture(name(id)); }
+  void keys(std::uint64_t id, const std::string& literal) const { tmux_.type(name(id), literal); }
+  void enter(std::uint64_t id) const { tmux_.enter(name(id)); }
   std::uint16_t api_port(std::uint64_t id) const { return static_cast<std::uint16_t>(ports_[id - 1] + 1000); }
-  std::size_t size() const { return ports_.size(); }
 
  private:
+  tmux_session tmux_;
   std::vector<std::uint16_t> ports_;
-  std::vector<pid_t> pids_;
   std::string peers_;
-  fs::path dir_;
-  std::string tmux_;
 };
 
 struct pane_state {
@@ -132,9 +69,7 @@ std::vector<std::string> applied_entries(const std::string& screen) {
 }  // namespace
 
 TEST_CASE("three server TUIs in tmux: roles, terms, the same committed log, and a new leader after a kill") {
-  if (!sh("command -v tmux").first) {
-    FAIL("tmux is not installed (scripts/test.sh installs it)");
-  }
+  if (!tmux_session::available()) FAIL("tmux is not installed (scripts/test.sh installs it)");
   tmux_cluster c(3);
 
   std::uint64_t leader = 0, term = 0;
