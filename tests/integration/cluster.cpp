@@ -260,4 +260,56 @@ std::pair<int, std::string> run_server_to_exit(const std::vector<std::string>& a
   return {code, s.str()};
 }
 
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+run_result run_to_exit(const std::string& binary, const std::vector<std::string>& args, const std::string& input,
+                       std::chrono::milliseconds limit) {
+  const fs::path dir = fs::temp_directory_path() / ("raftkv-itest-run-" + std::to_string(::getpid()) + "-" +
+                                                    std::to_string(std::random_device{}()));
+  fs::create_directories(dir);
+  {
+    std::ofstream in(dir / "stdin");
+    in << input;
+  }
+  std::vector<std::string> full = {binary};
+  full.insert(full.end(), args.begin(), args.end());
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int in = ::open((dir / "stdin").c_str(), O_RDONLY);
+    const int out = ::open((dir / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open((dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in >= 0) ::dup2(in, STDIN_FILENO);
+    if (out >= 0) ::dup2(out, STDOUT_FILENO);
+    if (err >= 0) ::dup2(err, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (auto& a : full) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  run_result r;
+  r.code = wait_exit(pid, limit);
+  r.out = slurp(dir / "stdout");
+  r.err = slurp(dir / "stderr");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return r;
+}
+
+std::string client_binary() {
+  const char* p = std::getenv("RAFTKV_CLIENT");
+  if (p == nullptr) throw std::runtime_error("RAFTKV_CLIENT is not set (run through meson test)");
+  return p;
+}
+
 }  // namespace raftkv::itest

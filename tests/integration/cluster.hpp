@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -84,5 +85,20 @@ std::string server_binary();
 /// returns {exit code, stderr}.
 std::pair<int, std::string> run_server_to_exit(const std::vector<std::string>& args,
                                                std::chrono::milliseconds limit = std::chrono::seconds(10));
+
+/// What a program run to completion printed, and how it ended.
+struct run_result {
+  int code = -1;    ///< exit code; 128 + signal when killed by one; -1 when it overran its limit
+  std::string out;  ///< its stdout
+  std::string err;  ///< its stderr
+};
+
+/// Runs `binary` with `args`, `input` on its stdin, until it exits or `limit`
+/// passes (then SIGKILL); always reaped.
+run_result run_to_exit(const std::string& binary, const std::vector<std::string>& args, const std::string& input = "",
+                       std::chrono::milliseconds limit = std::chrono::seconds(30));
+
+/// The raftkv-client binary (RAFTKV_CLIENT from meson).
+std::string client_binary();
 
 }  // namespace raftkv::itest

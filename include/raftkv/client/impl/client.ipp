@@ -77,11 +77,12 @@ inline std::string string_field(const json& j, const char* name) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
 }
 
-/// j[name] if it is an unsigned number, else 0.
+/// j[name] if it is a non-negative integer, else 0.
 inline std::uint64_t number_field(const json& j, const char* name) {
   if (!j.is_object()) return 0;
   const auto it = j.find(name);
-  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+  if (it == j.end() || !it->is_number_integer()) return 0;
+  return it->is_number_unsigned() || it->get<std::int64_t>() >= 0 ? it->get<std::uint64_t>() : 0;
 }
 
 }  // namespace client_detail

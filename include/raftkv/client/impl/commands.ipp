@@ -33,7 +33,8 @@ inline bool flag_field(const json& j, const char* name) {
 inline std::uint64_t number_field(const json& j, const char* name) {
   if (!j.is_object()) return 0;
   const auto it = j.find(name);
-  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+  if (it == j.end() || !it->is_number_integer()) return 0;
+  return it->is_number_unsigned() || it->get<std::int64_t>() >= 0 ? it->get<std::uint64_t>() : 0;
 }
 
 template <class T>

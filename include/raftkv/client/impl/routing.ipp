@@ -192,8 +192,10 @@ decision router::fail(std::string reason) {
 }
 
 decision router::give_up(std::string reason) const {
-  return {.what = action::give_up,
-          .reason = "gave up after " + std::to_string(hops_) + " attempts; last: " + reason};
+  std::string why = "gave up after " + std::to_string(hops_) + (hops_ == 1 ? " attempt" : " attempts") +
+                    "; last: " + reason;
+  if (!loop_.empty() && reason.find("redirect loop") == std::string::npos) why += "; saw a redirect loop: " + loop_;
+  return {.what = action::give_up, .reason = std::move(why)};
 }
 
 namespace routing_detail {
