@@ -5,10 +5,13 @@
 // With a command: runs it, prints the result (plain, or one JSON line with
 // --json) and exits with the codes of client/commands.hpp (0 ok, 1 other,
 // 2 usage, 3 not found, 4 cluster unavailable, 5 cas failed, 6 outcome
-// unknown). Errors are one line on stderr. Without a command: reads commands
-// from stdin, one per line, and prints each result (a prompt when stdin is a
-// terminal; the ncurses TUI replaces that later); exits 0 if every command
-// succeeded, else with the code of the last one that failed.
+// unknown). Errors are one line on stderr. Without a command, on a terminal:
+// the ncurses TUI (screen_loop.hpp). Without a command and a terminal (or
+// with --json): reads commands from stdin, one per line, and prints each
+// result; exits 0 if every command succeeded, else with the code of the last
+// one that failed.
+#include "screen_loop.hpp"
+
 #include <raftkv/client/commands.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -78,6 +81,10 @@ int main(int argc, char** argv) {
       return p.code;
     }
     const bool tty = ::isatty(STDIN_FILENO) == 1;
+    if (tty && ::isatty(STDOUT_FILENO) == 1 && !o.json) {
+      if (raftkv::client_tool::run_screen(o.client)) return exit_codes::ok;
+      std::fputs("raftkv-client: cannot start the terminal UI (is TERM set?); reading commands line by line\n", stderr);
+    }
     int code = exit_codes::ok;
     std::string line;
     for (;;) {
