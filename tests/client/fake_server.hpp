@@ -45,6 +45,7 @@ struct seen_request {
   std::string target{};
   std::string body{};
   std::map<std::string, std::string> headers{};  ///< lower-case names
+  std::chrono::steady_clock::time_point at{};     ///< when it was read
   std::string header(const std::string& lower) const {
     auto it = headers.find(lower);
     return it == headers.end() ? "" : it->second;
@@ -147,7 +148,7 @@ class fake_server {
       (void)n;
       if (ec) break;
       seen_request s{.method = std::string(req.method_string()), .target = std::string(req.target()),
-                     .body = req.body()};
+                     .body = req.body(), .at = std::chrono::steady_clock::now()};
       for (const auto& f : req) {
         std::string name(f.name_string());
         for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -75,7 +75,8 @@ std::string peers_arg(const cluster& c) {
 asio::awaitable<void> writer(rc::client c, int id, int count, std::vector<rc::answer>* answers, int* acked) {
   for (int i = 0; i < count; ++i) {
     const std::string suffix = std::to_string(id) + "-" + std::to_string(i);
-    rc::answer a = co_await c.put("w" + suffix, "v" + suffix);
+    auto op = c.put("w" + suffix, "v" + suffix);  // the awaitable first, then one co_await (GCC 12)
+    rc::answer a = co_await std::move(op);
     answers->push_back(std::move(a));
     ++*acked;
   }

@@ -122,6 +122,8 @@ class client {
   /// Closes the idle keep-alive connections.
   void close_idle();
 
+  /// The shared state (client/impl/client.ipp); public only so that the
+  /// bodies' free coroutines can name it.
   struct impl;
 
  private:

@@ -10,37 +10,44 @@ boost::asio::awaitable<printable> run_command(client c, command cmd, bool json) 
   printable p;
   switch (cmd.kind) {
     case command_kind::put: {
-      const answer a = co_await c.put(cmd.key, cmd.value);
+      auto op = c.put(cmd.key, cmd.value);
+      const answer a = co_await std::move(op);
       p = render(cmd, a, json);
       break;
     }
     case command_kind::get: {
-      const answer a = co_await c.get(cmd.key, cmd.read);
+      auto op = c.get(cmd.key, cmd.read);
+      const answer a = co_await std::move(op);
       p = render(cmd, a, json);
       break;
     }
     case command_kind::del: {
-      const answer a = co_await c.del(cmd.key);
+      auto op = c.del(cmd.key);
+      const answer a = co_await std::move(op);
       p = render(cmd, a, json);
       break;
     }
     case command_kind::list: {
-      const answer a = co_await c.list(cmd.prefix, cmd.limit, cmd.read);
+      auto op = c.list(cmd.prefix, cmd.limit, cmd.read);
+      const answer a = co_await std::move(op);
       p = render(cmd, a, json);
       break;
     }
     case command_kind::cas: {
-      const answer a = co_await c.cas(cmd.key, cmd.revision, cmd.value);
+      auto op = c.cas(cmd.key, cmd.revision, cmd.value);
+      const answer a = co_await std::move(op);
       p = render(cmd, a, json);
       break;
     }
     case command_kind::status: {
-      const std::vector<node_status> all = co_await c.status_all();
+      auto op = c.status_all();
+      const std::vector<node_status> all = co_await std::move(op);
       p = render_status(all, json);
       break;
     }
     case command_kind::leader: {
-      const std::vector<node_status> all = co_await c.status_all();
+      auto op = c.status_all();
+      const std::vector<node_status> all = co_await std::move(op);
       p = render_leader(all, json);
       break;
     }
@@ -53,7 +60,8 @@ boost::asio::awaitable<printable> run_command(client c, command cmd, bool json) 
 boost::asio::awaitable<printable> run_words(client c, std::vector<std::string> words, bool json) {
   const std::variant<command, usage_error> parsed = parse_command(words);
   if (const auto* e = std::get_if<usage_error>(&parsed)) co_return render_usage(*e, json);
-  printable p = co_await run_command(std::move(c), std::get<command>(parsed), json);
+  auto op = run_command(std::move(c), std::get<command>(parsed), json);
+  printable p = co_await std::move(op);
   co_return p;
 }
 
@@ -62,7 +70,8 @@ boost::asio::awaitable<printable> run_line(client c, std::string line, bool json
   if (const auto* e = std::get_if<usage_error>(&split)) co_return render_usage(*e, json);
   const auto& words = std::get<std::vector<std::string>>(split);
   if (words.empty()) co_return printable{};
-  printable p = co_await run_words(std::move(c), words, json);
+  auto op = run_words(std::move(c), words, json);
+  printable p = co_await std::move(op);
   co_return p;
 }
 
