@@ -54,13 +54,13 @@ TEST_CASE("the client TUI: cluster pane, a put's trace, and the redirect trace a
   t.open("client", shell_quote(client_binary()) + " --peers " + peers);
 
   const std::string want_leader = "leader: node " + std::to_string(leader);
-  CHECK(eventually([&] { return t.capture("client").find(want_leader) != std::string::npos; }));
+  CHECK(eventually_on_screen([&] { return t.capture("client").find(want_leader) != std::string::npos; }));
   CAPTURE(t.capture("client"));
 
   t.type("client", "put before kill");
   t.enter("client");
   std::string a;
-  CHECK(eventually([&] {
+  CHECK(eventually_on_screen([&] {
     a = answer_to(t.capture("client"), "put before kill");
     return a.find("200 OK") != std::string::npos;
   }));
@@ -71,7 +71,7 @@ TEST_CASE("the client TUI: cluster pane, a put's trace, and the redirect trace a
   c.kill(leader);
   t.type("client", "put after kill");
   t.enter("client");
-  CHECK(eventually([&] {
+  CHECK(eventually_on_screen([&] {
     a = answer_to(t.capture("client"), "put after kill");
     return a.find("200 OK") != std::string::npos;
   }, std::chrono::seconds(20)));
@@ -87,5 +87,5 @@ TEST_CASE("the client TUI: cluster pane, a put's trace, and the redirect trace a
   // The value is there, read through the TUI too.
   t.type("client", "get after");
   t.enter("client");
-  CHECK(eventually([&] { return answer_to(t.capture("client"), "get after").find("kill") != std::string::npos; }));
+  CHECK(eventually_on_screen([&] { return answer_to(t.capture("client"), "get after").find("kill") != std::string::npos; }));
 }

@@ -29,6 +29,15 @@ std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
+bool eventually_on_screen(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= end) return false;
+    ::usleep(150 * 1000);
+  }
+}
+
 bool tmux_session::available() { return sh("command -v tmux").first; }
 
 tmux_session::tmux_session(int width, int height) : width_(width), height_(height) {
@@ -40,7 +49,7 @@ tmux_session::tmux_session(int width, int height) : width_(width), height_(heigh
 
 tmux_session::~tmux_session() {
   for (const auto& [_, pid] : pids_) {
-    if (pid > 0) ::kill(pid, SIGKILL);
+    if (pid > 0) ::kill(-pid, SIGKILL);  // the pane's process group: timeout and the program
   }
   sh(tmux_ + " kill-server");
   std::error_code ec;
@@ -48,7 +57,7 @@ tmux_session::~tmux_session() {
 }
 
 void tmux_session::open(const std::string& name, const std::string& command, const std::string& env) {
-  const std::string cmd = "exec env " + env + " " + command;
+  const std::string cmd = "exec timeout -s KILL 300 env " + env + " " + command;
   const std::string where = started_ ? "new-window -d -t rk -n " + shell_quote(name)
                                      : "new-session -d -s rk -x " + std::to_string(width_) + " -y " +
                                            std::to_string(height_) + " -n " + shell_quote(name);
@@ -63,7 +72,7 @@ void tmux_session::open(const std::string& name, const std::string& command, con
 void tmux_session::kill(const std::string& name) {
   for (auto& [n, pid] : pids_) {
     if (n == name && pid > 0) {
-      ::kill(pid, SIGKILL);
+      ::kill(-pid, SIGKILL);  // the pane's process group: timeout and the program
       pid = 0;
     }
   }

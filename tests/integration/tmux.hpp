@@ -5,7 +5,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +18,10 @@ namespace raftkv::itest {
 std::pair<bool, std::string> sh(const std::string& cmd);
 /// `s` quoted for sh.
 std::string shell_quote(const std::string& s);
+/// Polls `pred` every 150 ms (each poll of a screen starts processes; the
+/// servers under test share two cores) until it holds or `limit` passes.
+bool eventually_on_screen(const std::function<bool()>& pred,
+                          std::chrono::milliseconds limit = std::chrono::seconds(20));
 
 class tmux_session {
  public:
@@ -26,9 +32,11 @@ class tmux_session {
   tmux_session& operator=(const tmux_session&) = delete;
 
   /// Opens window `name` running `command` (exec'ed, so the pane's PID is
-  /// the program's) with extra environment `env` ("NAME=value" words).
+  /// the program's) with extra environment `env` ("NAME=value" words). The
+  /// program is killed after 5 minutes whatever happens to the test, since
+  /// the tmux server, not the test, is its parent.
   void open(const std::string& name, const std::string& command, const std::string& env = "");
-  /// SIGKILLs the program of window `name`.
+  /// SIGKILLs the program of window `name` (its pane's process group).
   void kill(const std::string& name);
   /// The visible text of window `name`.
   std::string capture(const std::string& name) const;

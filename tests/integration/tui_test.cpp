@@ -73,7 +73,7 @@ TEST_CASE("three server TUIs in tmux: roles, terms, the same committed log, and 
   tmux_cluster c(3);
 
   std::uint64_t leader = 0, term = 0;
-  REQUIRE(eventually([&] {
+  REQUIRE(eventually_on_screen([&] {
     int leaders = 0, followers = 0;
     for (std::uint64_t id = 1; id <= 3; ++id) {
       const pane_state p = header_of(c.capture(id));
@@ -86,13 +86,19 @@ TEST_CASE("three server TUIs in tmux: roles, terms, the same committed log, and 
   CHECK(term >= 1);
 
   // A put through the HTTP API, and one typed into a follower's command line.
-  REQUIRE(http(c.api_port(leader), "PUT", "/v1/kv/greeting", "hello").status == 200);
+  // Leadership may move between the capture and the write: try each node.
+  REQUIRE(eventually_on_screen([&] {
+    for (std::uint64_t id = 1; id <= 3; ++id) {
+      if (http(c.api_port(id), "PUT", "/v1/kv/greeting", "hello").status == 200) return true;
+    }
+    return false;
+  }));
   const std::uint64_t follower = leader == 1 ? 2 : 1;
   c.keys(follower, ":put typed from-the-tui");
   c.enter(follower);
 
   std::vector<std::string> logs[3];
-  const bool same = eventually([&] {
+  const bool same = eventually_on_screen([&] {
     for (std::uint64_t id = 1; id <= 3; ++id) logs[id - 1] = applied_entries(c.capture(id));
     const auto has = [](const std::vector<std::string>& l, const std::string& s) {
       for (const auto& e : l) {
@@ -115,14 +121,14 @@ TEST_CASE("three server TUIs in tmux: roles, terms, the same committed log, and 
     CHECK(s.find("typed = from-the-tui") != std::string::npos);
   }
   // The follower's timeline shows where its put went: redirected to the leader.
-  CHECK(eventually([&] {
+  CHECK(eventually_on_screen([&] {
     const std::string s = c.capture(follower);
     return s.find("307 not") != std::string::npos || s.find("not leader") != std::string::npos;
   }));
 
   c.kill(leader);
   std::uint64_t new_leader = 0, new_term = 0;
-  CHECK(eventually([&] {
+  CHECK(eventually_on_screen([&] {
     for (std::uint64_t id = 1; id <= 3; ++id) {
       if (id == leader) continue;
       const pane_state p = header_of(c.capture(id));

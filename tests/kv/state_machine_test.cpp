@@ -263,6 +263,8 @@ TEST_CASE("page skips keys by position in byte order") {
   CHECK(m.sm.page(5, 10).empty());
   CHECK(m.sm.page(99, 1).empty());
   CHECK(m.sm.page(1, 0).empty());
+  CHECK(m.sm.page(0, 1, 0).at(0).value.empty());  // values cut to 0 bytes
+  CHECK(m.sm.page(0, 1, 0).at(0).mod_revision == 3);
 }
 
 TEST_CASE("every entry advances the applied index, which only grows") {

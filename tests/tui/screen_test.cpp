@@ -14,7 +14,7 @@ TEST_CASE("put writes text, clipped to the width asked and to the screen") {
   CHECK(s.put(0, 1, "abcdef", {}, 2) == 2);
   CHECK(s.row(1) == "ab");
   CHECK(s.put(0, 5, "off screen") == 0);
-  CHECK(s.put(-1, 1, "xy") == 2);  // the cell left of the screen is dropped
+  CHECK(s.put(-1, 1, "xy") == 2);  // the cell left of the screen is dropped but counted
   CHECK(s.row(1) == "yb");
 }
 
@@ -40,6 +40,10 @@ TEST_CASE("UTF-8 decodes to code points; invalid bytes become U+FFFD") {
   screen s(4, 1);
   s.put(0, 0, "é€x");
   CHECK(s.row(0) == "é€x");
+  // Wide and zero-width characters would shift the row: one '?' cell each.
+  screen w(6, 1);
+  CHECK(w.put(0, 0, "a漢😀e\u0301b") == 6);
+  CHECK(w.row(0) == "a??e?b");
 }
 
 TEST_CASE("ellipsize cuts to a width and marks the cut") {

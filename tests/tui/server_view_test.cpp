@@ -296,3 +296,35 @@ TEST_CASE("a cluster of one says so in the peers pane") {
   CHECK(ui.prompting == ui_state::prompt::none);
   CHECK(ui.flash == "no other member to transfer to");
 }
+
+TEST_CASE("clamp_scroll keeps every pane's scroll within what there is to show") {
+  json j = leader_status();
+  ui_state ui;
+  ui.log_skip = 100;
+  ui.kv_skip = 50;
+  ui.events_skip = 100000;
+  clamp_scroll(ui, view_from_status(j), 80, 24);
+  CHECK(ui.log_skip == 0);  // 5 entries fit in 6 rows
+  CHECK(ui.kv_skip == 0);
+  CHECK(ui.events_skip == 0);
+  for (int i = 0; i < 40; ++i) {
+    j["events"].push_back({{"seq", 3 + i}, {"term", 3}, {"kind", "commit_advanced"},
+                           {"text", "commit index moved to " + std::to_string(10 + i)}, {"at_ms", 90000 + i}});
+  }
+  j["first_index"] = 1;
+  j["last_index"] = 40;
+  j["kv"]["keys"] = 30;
+  const server_view v = view_from_status(j);
+  ui.log_skip = ui.kv_skip = ui.events_skip = 1000000;
+  clamp_scroll(ui, v, 80, 24);
+  const layout l = compute_layout(80, 24, 2);
+  CHECK(ui.log_skip == 40 - static_cast<std::size_t>(l.log_rows()));
+  CHECK(ui.kv_skip == 30 - static_cast<std::size_t>(l.kv_rows()));
+  CHECK(ui.events_skip > 0);
+  CHECK(ui.events_skip < 100);
+  // Down from the oldest page moves at once.
+  ui.focus = pane::events;
+  const std::size_t top = ui.events_skip;
+  handle_key(ui, key::down, v);
+  CHECK(ui.events_skip == top - 1);
+}

@@ -46,7 +46,12 @@ attr_t attrs_of(const tui::style& st, bool colors) {
 terminal::terminal() {
   std::setlocale(LC_ALL, "");
   if (std::getenv("ESCDELAY") == nullptr) set_escdelay(25);  // Esc closes prompts at once
-  if (initscr() == nullptr) throw std::runtime_error("cannot start the terminal UI (TERM not set?)");
+  // newterm, unlike initscr, returns null instead of exiting when TERM is
+  // unusable, so the program can fall back to running without a screen.
+  SCREEN* scr = newterm(nullptr, stdout, stdin);
+  if (scr == nullptr) throw std::runtime_error("cannot start the terminal UI (is TERM set to a known terminal?)");
+  set_term(scr);
+  screen_ = scr;
   raw();  // Ctrl+C arrives as a key: the TUI quits cleanly
   noecho();
   keypad(stdscr, TRUE);
@@ -60,6 +65,7 @@ terminal::terminal() {
 terminal::~terminal() {
   curs_set(1);
   endwin();
+  delscreen(static_cast<SCREEN*>(screen_));
 }
 
 int terminal::width() const { return COLS; }

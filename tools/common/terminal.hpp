@@ -30,6 +30,7 @@ class terminal {
 
  private:
   bool colors_ = false;
+  void* screen_ = nullptr;  ///< the curses SCREEN (kept opaque: no curses in this header)
 };
 
 }  // namespace raftkv::term

@@ -35,8 +35,10 @@ struct exchange {
   std::chrono::steady_clock::time_point started{};  ///< when the running request began
   std::size_t dropped = 0;                ///< transcript entries dropped off the front (positions shift)
   bool running = false;
+  std::uint64_t generation = 0;           ///< bumped on every change of `view`; the screen copies on change
   std::atomic<bool> quit{false};
   static constexpr std::size_t max_queued = 32;
+  static constexpr std::size_t max_out_lines = 200;  ///< output lines kept per command
 };
 
 constexpr auto poll_every = std::chrono::seconds(1);
@@ -49,15 +51,18 @@ tui::transcript_entry* entry_at(exchange& x, std::size_t absolute) {
 
 /// On the io thread: every node's status once a second.
 asio::awaitable<void> poll(client::client c, std::shared_ptr<exchange> x) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer t(ex);
   while (!x->quit) {
-    std::vector<client::node_status> all = co_await c.status_all();
+    auto op = c.status_all();
+    std::vector<client::node_status> all = co_await std::move(op);
     {
       std::lock_guard lock(x->m);
       x->view.nodes.clear();
       for (const client::node_status& n : all) {
         x->view.nodes.push_back(tui::cluster_row_from_status(n.target.str(), n.reachable, n.error, n.body, n.elapsed_ms));
       }
+      ++x->generation;
     }
     t.expires_after(poll_every);
     auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -82,22 +87,112 @@ asio::awaitable<void> drain(client::client c, std::shared_ptr<exchange> x) {
       x->started = std::chrono::steady_clock::now();
       if (auto* e = entry_at(*x, at)) line = e->line;
     }
-    client::printable p = co_await client::run_line(c, line, false);
+    auto op = client::run_line(c, line, false);
+    client::printable p = co_await std::move(op);
     std::lock_guard lock(x->m);
     if (p.quit) x->quit = true;
     auto* e = entry_at(*x, at);
     if (e == nullptr) continue;
     e->done = true;
     e->code = p.code;
-    std::size_t from = 0;
+    std::size_t from = 0, lines = 0;
     while (from < p.out.size()) {
       const std::size_t nl = p.out.find('\n', from);
-      e->out.push_back(p.out.substr(from, nl == std::string::npos ? std::string::npos : nl - from));
+      if (++lines <= exchange::max_out_lines) {
+        e->out.push_back(p.out.substr(from, nl == std::string::npos ? std::string::npos : nl - from));
+      }
       if (nl == std::string::npos) break;
       from = nl + 1;
     }
+    if (lines > exchange::max_out_lines) {
+      e->out.push_back("... " + std::to_string(lines - exchange::max_out_lines) +
+                       " more lines (the one-shot mode prints them all)");
+    }
     e->err = p.err;
     e->trace = p.hops.empty() ? std::string() : client::format_trace(p.hops, p.elapsed_ms);
+    ++x->generation;
+  }
+}
+
+/// Shows why a coroutine ended early, as a transcript line. When the command
+/// runner failed (`runner`), the running command fails and the queue is
+/// dropped, so new lines start a fresh runner.
+void note_failure(exchange& x, const std::string& what, std::exception_ptr e, bool runner) {
+  if (!e) return;
+  std::string why = "unknown error";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    why = ex.what();
+  }
+  std::lock_guard lock(x.m);
+  if (runner) {
+    for (auto& entry : x.view.transcript) {
+      if (!entry.done) {
+        entry.done = true;
+        entry.code = 1;
+        entry.err = what + ": " + why;
+      }
+    }
+    x.running = false;
+    x.queued.clear();
+  } else {
+    x.view.transcript.push_back({"(cluster pane)", true, 1, {}, what + ": " + why, ""});
+  }
+  ++x.generation;
+}
+
+/// Queues a typed line (on the screen thread) and starts the runner if idle.
+void submit(asio::io_context& io, const client::client& c, const std::shared_ptr<exchange>& x, std::string line) {
+  std::lock_guard lock(x->m);
+  if (x->queued.size() >= exchange::max_queued) {
+    x->view.transcript.push_back({std::move(line), true, 1, {},
+                                  "not run: " + std::to_string(exchange::max_queued) + " commands are already waiting",
+                                  ""});
+  } else {
+    x->view.transcript.push_back({std::move(line), false, 0, {}, "", ""});
+    x->queued.push_back(x->dropped + x->view.transcript.size() - 1);
+    if (!x->running) {
+      x->running = true;
+      asio::co_spawn(io, drain(c, x), [x](std::exception_ptr e) { note_failure(*x, "the command failed", e, true); });
+    }
+  }
+  // Bounded transcript: finished entries leave from the front.
+  while (x->view.transcript.size() > tui::client_view::max_transcript && x->view.transcript.front().done) {
+    x->view.transcript.pop_front();
+    ++x->dropped;
+  }
+  ++x->generation;
+}
+
+/// The screen thread's loop: keys, the newest view, drawing; until quit.
+void loop(term::terminal& t, asio::io_context& io, const client::client& c, const std::shared_ptr<exchange>& x) {
+  tui::client_ui ui;
+  tui::screen scr(t.width(), t.height());
+  tui::client_view snapshot;
+  std::uint64_t copied = UINT64_MAX;
+  while (!x->quit) {
+    int k = t.read_key(50);
+    for (; k != -1 && !x->quit; k = t.read_key(0)) {
+      if (k == tui::key::resize) scr = tui::screen(t.width(), t.height());
+      const tui::client_action a = tui::handle_client_key(ui, k);
+      if (a.what == tui::client_action::kind::quit) {
+        x->quit = true;
+        break;
+      }
+      if (a.what == tui::client_action::kind::run) submit(io, c, x, a.line);
+    }
+    {
+      std::lock_guard lock(x->m);
+      if (x->generation != copied) {
+        snapshot = x->view;
+        copied = x->generation;
+      }
+    }
+    const std::size_t lines = tui::transcript_lines(snapshot, scr.width() - 4);
+    ui.scroll = std::min(ui.scroll, lines);
+    tui::render(snapshot, ui, scr);
+    t.draw(scr);
   }
 }
 
@@ -122,6 +217,7 @@ bool run_screen(const client::options& base) {
     for (auto& e : x->view.transcript) {
       if (!e.done) {
         e.trace = client::format_trace(x->live, ms);
+        ++x->generation;
         break;
       }
     }
@@ -132,51 +228,28 @@ bool run_screen(const client::options& base) {
     r.target = e.str();
     x->view.nodes.push_back(std::move(r));
   }
-  asio::co_spawn(io, poll(c, x), [](std::exception_ptr) {});
-  std::thread io_thread([&io] { io.run(); });
-
-  tui::client_ui ui;
-  tui::screen scr(t->width(), t->height());
-  tui::client_view snapshot;
-  while (!x->quit) {
-    int k = t->read_key(50);
-    for (; k != -1 && !x->quit; k = t->read_key(0)) {
-      if (k == tui::key::resize) scr = tui::screen(t->width(), t->height());
-      const tui::client_action a = tui::handle_client_key(ui, k);
-      if (a.what == tui::client_action::kind::quit) {
-        x->quit = true;
-        break;
-      }
-      if (a.what != tui::client_action::kind::run) continue;
-      std::lock_guard lock(x->m);
-      if (x->queued.size() >= exchange::max_queued) {
-        x->view.transcript.push_back({a.line, true, 1, {}, "not run: " + std::to_string(exchange::max_queued) +
-                                                               " commands are already waiting", ""});
-      } else {
-        x->view.transcript.push_back({a.line, false, 0, {}, "", ""});
-        x->queued.push_back(x->dropped + x->view.transcript.size() - 1);
-        if (!x->running) {
-          x->running = true;
-          asio::co_spawn(io, drain(c, x), [](std::exception_ptr) {});
-        }
-      }
-      // Bounded transcript: finished entries leave from the front.
-      while (x->view.transcript.size() > tui::client_view::max_transcript && x->view.transcript.front().done) {
-        x->view.transcript.pop_front();
-        ++x->dropped;
-      }
+  asio::co_spawn(io, poll(c, x), [x](std::exception_ptr e) { note_failure(*x, "the cluster poll stopped", e, false); });
+  std::exception_ptr io_failure;  // written by the io thread, read after join
+  std::thread io_thread([&io, &io_failure] {
+    try {
+      io.run();
+    } catch (...) {
+      io_failure = std::current_exception();
     }
-    {
-      std::lock_guard lock(x->m);
-      snapshot = x->view;
-    }
-    tui::render(snapshot, ui, scr);
-    t->draw(scr);
+  });
+  std::exception_ptr screen_failure;
+  try {
+    loop(*t, io, c, x);
+  } catch (...) {
+    screen_failure = std::current_exception();
   }
   x->quit = true;
   work.reset();
   io.stop();
   io_thread.join();
+  t.reset();  // leave curses before anything is printed
+  if (screen_failure) std::rethrow_exception(screen_failure);
+  if (io_failure) std::rethrow_exception(io_failure);
   return true;
 }
 

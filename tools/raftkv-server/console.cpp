@@ -42,11 +42,13 @@ boost::asio::awaitable<void> console::run(tui::console_command c) {
   switch (c.what) {
     case k::put:
     case k::del: {
-      co_await write(std::move(c));
+      auto op = write(std::move(c));
+      co_await std::move(op);
       co_return;
     }
     case k::get: {
-      co_await get(std::move(c));
+      auto op = get(std::move(c));
+      co_await std::move(op);
       co_return;
     }
     case k::keys: {
@@ -96,9 +98,11 @@ boost::asio::awaitable<void> console::write(tui::console_command c) {
   const std::string what = is_put ? "put " + shown(c.key) + "=" + shown(c.value) : "del " + shown(c.key);
   client::answer a;
   if (is_put) {
-    a = co_await client_.put(c.key, c.value);
+    auto op = client_.put(c.key, c.value);
+    a = co_await std::move(op);
   } else {
-    a = co_await client_.del(c.key);
+    auto op = client_.del(c.key);
+    a = co_await std::move(op);
   }
   std::string line = what + ": ";
   if (a.ok()) {
@@ -120,7 +124,8 @@ boost::asio::awaitable<void> console::get(tui::console_command c) {
     co_return;
   }
   // Linearizable: a ReadIndex round through the leader (§6.4), then this node's state.
-  const server::read_answer r = co_await node_.read_barrier();
+  auto op = node_.read_barrier();
+  const server::read_answer r = co_await std::move(op);
   if (r.result != server::outcome::ok) {
     say("get " + shown(c.key) + ": linearizable read failed (" + server::to_string(r.result) +
         "); try get " + shown(c.key) + " --stale for this node's own copy");

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -32,20 +33,26 @@ namespace {
 
 using namespace raftkv;
 
-/// Where log lines go. Lines logged before a target is set (while the TUI's
-/// log file cannot be opened yet) are kept and written once it is.
+/// Where log lines go. Lines logged while no target is set (the TUI's log
+/// file could not be opened, or is not open yet) are kept, the newest
+/// max_pending of them, and written once a target is set, or to stderr when
+/// the process ends without one.
 struct log_target {
+  static constexpr std::size_t max_pending = 1000;
   std::mutex m;
   std::FILE* out = nullptr;           ///< guarded by m; not owned when stderr
   bool owned = false;
-  std::vector<std::string> pending;   ///< guarded by m; bounded
+  std::deque<std::string> pending;    ///< guarded by m; at most max_pending, newest last
+  std::size_t dropped = 0;            ///< guarded by m; pending lines pushed out
   ~log_target() {
+    if (out == nullptr && (!pending.empty() || dropped != 0)) set(stderr, false);
     if (owned && out != nullptr) std::fclose(out);
   }
   void write(const std::string& line) {
     std::lock_guard lock(m);
     if (out == nullptr) {
-      if (pending.size() < 1000) pending.push_back(line);
+      if (pending.size() == max_pending) pending.pop_front(), ++dropped;
+      pending.push_back(line);
       return;
     }
     std::fputs(line.c_str(), out);
@@ -56,8 +63,10 @@ struct log_target {
     if (owned && out != nullptr) std::fclose(out);
     out = f;
     owned = own;
+    if (dropped != 0) std::fprintf(out, "(%zu earlier log lines were not kept)\n", dropped);
     for (const std::string& line : pending) std::fputs(line.c_str(), out);
     pending.clear();
+    dropped = 0;
     std::fflush(out);
   }
 };
@@ -92,7 +101,7 @@ static void raise_fd_limit() {
 }
 
 int main(int argc, char** argv) {
-  const auto parsed = server::parse_server_options(argc, argv, ::isatty(STDOUT_FILENO) == 1);
+  const auto parsed = server::parse_server_options(argc, argv, ::isatty(STDOUT_FILENO) == 1 && ::isatty(STDIN_FILENO) == 1);
   if (const auto* exit = std::get_if<server::parse_exit>(&parsed)) {
     std::fputs(exit->text.c_str(), exit->code == 0 ? stdout : stderr);
     return exit->code;

@@ -39,7 +39,8 @@ constexpr auto publish_every = std::chrono::milliseconds(50);
 
 /// On the io thread: a fresh snapshot every 50 ms.
 asio::awaitable<void> publish(server::host* node, std::shared_ptr<exchange> x) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer t(ex);
   while (!x->quit) {
     server::status_query q;
     q.events = server::status_query::max_events_kept;
@@ -106,23 +107,12 @@ bool dispatch(asio::io_context& io, server::host& node, std::shared_ptr<console>
   return false;
 }
 
-}  // namespace
-
-bool run_screen(asio::io_context& io, server::host& node, std::function<void()> stop) {
-  std::unique_ptr<term::terminal> t;
-  try {
-    t = std::make_unique<term::terminal>();
-  } catch (const std::exception&) {
-    return false;
-  }
-  auto x = std::make_shared<exchange>();
-  auto con = std::make_shared<console>(io.get_executor(), node);
-  asio::co_spawn(io, publish(&node, x), [n = &node](std::exception_ptr e) { log_failure(n, e); });
-  std::thread io_thread([&io, x] {
-    io.run();
-    x->stopped = true;
-  });
-
+/// The screen thread's loop: keys, the newest snapshot, drawing; until quit
+/// or the io thread stops.
+void loop(term::terminal& term, asio::io_context& io, server::host& node, std::shared_ptr<console> con,
+          exchange& xr) {
+  exchange* x = &xr;
+  term::terminal* t = &term;
   tui::ui_state ui;
   tui::screen scr(t->width(), t->height());
   std::shared_ptr<const nlohmann::json> shown;
@@ -148,6 +138,7 @@ bool run_screen(asio::io_context& io, server::host& node, std::function<void()> 
       shown = newest;
       view = tui::view_from_status(*shown);
     }
+    tui::clamp_scroll(ui, view, scr.width(), scr.height());
     const tui::layout l = tui::compute_layout(scr.width(), scr.height(), view.peers.size());
     x->log_rows = static_cast<std::size_t>(std::max(1, l.log_rows()));
     x->log_skip = ui.log_skip;
@@ -156,10 +147,42 @@ bool run_screen(asio::io_context& io, server::host& node, std::function<void()> 
     tui::render(view, ui, scr);
     t->draw(scr);
   }
+}
+
+}  // namespace
+
+bool run_screen(asio::io_context& io, server::host& node, std::function<void()> stop) {
+  std::unique_ptr<term::terminal> t;
+  try {
+    t = std::make_unique<term::terminal>();
+  } catch (const std::exception&) {
+    return false;
+  }
+  auto x = std::make_shared<exchange>();
+  auto con = std::make_shared<console>(io.get_executor(), node);
+  asio::co_spawn(io, publish(&node, x), [n = &node](std::exception_ptr e) { log_failure(n, e); });
+  std::exception_ptr io_failure;  // written by the io thread before `stopped`, read after join
+  std::thread io_thread([&io, x, &io_failure] {
+    try {
+      io.run();
+    } catch (...) {
+      io_failure = std::current_exception();
+    }
+    x->stopped = true;
+  });
+  std::exception_ptr screen_failure;
+  try {
+    loop(*t, io, node, con, *x);
+  } catch (...) {
+    screen_failure = std::current_exception();
+  }
   x->quit = true;
   if (!x->stopped) asio::post(io, std::move(stop));
   io_thread.join();
   t.reset();  // leave curses before anything is printed
+  // main() reports these like any other failure, on a restored terminal.
+  if (screen_failure) std::rethrow_exception(screen_failure);
+  if (io_failure) std::rethrow_exception(io_failure);
   return true;
 }
 

@@ -148,8 +148,9 @@ class state_machine {
   /// revisions, in ascending byte order of key, as of revision().
   std::vector<key_value> list(std::string_view prefix, std::size_t limit) const;
   /// At most `limit` keys in byte order, skipping the first `offset` (for a
-  /// scrolling view; linear in `offset`).
-  std::vector<key_value> page(std::size_t offset, std::size_t limit) const;
+  /// scrolling view; linear in `offset`), values cut to `value_bytes_max`.
+  std::vector<key_value> page(std::size_t offset, std::size_t limit,
+                              std::size_t value_bytes_max = SIZE_MAX) const;
   /// The store's revision: the number of writes that changed it, 0 before
   /// any. Reads answer "as of" it.
   std::uint64_t revision() const { return revision_; }

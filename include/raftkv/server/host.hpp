@@ -77,7 +77,9 @@ struct status_query {
   std::size_t log_skip = 0;    ///< ...ending this many entries before the last one
   std::size_t keys = 0;        ///< keys of the state machine in byte order, with values
   std::size_t keys_skip = 0;   ///< ...after skipping this many keys
-  static constexpr std::size_t max_window = 1000;  ///< bound of `log` and `keys`
+  static constexpr std::size_t max_window = 1000;     ///< bound of `keys`
+  static constexpr std::size_t max_log_window = 100;  ///< bound of `log`
+  static constexpr std::uint64_t log_window_bytes_max = 4u << 20;  ///< log window: command bytes copied at most
 };
 
 /// A line of the log with its severity.

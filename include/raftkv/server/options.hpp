@@ -28,7 +28,7 @@ struct server_options {
   std::optional<std::uint16_t> api_port;       ///< client HTTP port; default: our peer port + 1000
   std::string data_dir;                        ///< default ./data/node-<id>
   std::string cluster_id;                      ///< default: derived from --peers
-  bool headless = false;                       ///< no TUI (also when stdout is not a terminal)
+  bool headless = false;                       ///< no TUI (also when stdin or stdout is not a terminal)
   std::string log_file;                        ///< empty: stderr
   int tick_ms = 100;                           ///< one Raft tick
   int heartbeat_ticks = 3;                     ///< leader heartbeat interval
@@ -52,8 +52,8 @@ struct parse_exit {
 };
 using parse_result = std::variant<server_options, parse_exit>;
 
-/// Parses raftkv-server's command line. `stdout_is_tty` decides the default
-/// of --headless.
+/// Parses raftkv-server's command line. `stdout_is_tty` (true when stdin and
+/// stdout are both terminals) decides the default of --headless.
 parse_result parse_server_options(int argc, const char* const argv[], bool stdout_is_tty);
 
 /// Parses "1=127.0.0.1:6001,2=127.0.0.1:6002"; throws std::invalid_argument

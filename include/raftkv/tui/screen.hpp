@@ -3,9 +3,8 @@
 //
 // Rendering is a pure function from a view model to a screen; only the
 // programs copy a screen to the terminal (ncurses). Tests read the screen's
-// text back without a terminal. Every code point takes one column (the TUIs
-// draw ASCII and box-drawing characters; wide CJK text in keys is shown
-// slightly misaligned, never out of the grid).
+// text back without a terminal. Every cell holds a character one column
+// wide; put() shows the others (wide CJK and emoji, combining marks) as '?'.
 #pragma once
 
 #include <climits>
@@ -57,8 +56,10 @@ class screen {
   /// Blanks every cell.
   void clear();
   /// Writes UTF-8 `text` from (x, y), clipped to `max_width` columns and the
-  /// screen; invalid bytes show as U+FFFD, control characters as '?'.
-  /// Returns the columns written.
+  /// screen; invalid bytes show as U+FFFD; control characters, combining
+  /// marks and wide (CJK, emoji) characters as '?', so every cell holds one
+  /// column. Returns the columns the text took (cells left of the screen
+  /// count, cut text does not), so `x += put(x, ...)` continues after it.
   int put(int x, int y, std::string_view text, style st = {}, int max_width = INT_MAX);
   /// Writes `text` right-aligned so that it ends at column x_end - 1.
   void put_right(int x_end, int y, std::string_view text, style st = {});
@@ -86,6 +87,8 @@ class screen {
   std::vector<cell> cells_;  ///< row-major, width_ * height_
 };
 
+/// True for a code point that takes exactly one terminal column.
+bool is_single_column(char32_t c);
 /// The code points of UTF-8 `text`; each invalid byte becomes U+FFFD.
 std::u32string decode_utf8(std::string_view text);
 /// Appends the UTF-8 bytes of `cp` to `out`.

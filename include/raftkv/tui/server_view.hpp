@@ -134,6 +134,10 @@ struct layout {
 layout compute_layout(int width, int height, std::size_t peers);
 inline constexpr int min_width = 60, min_height = 16;
 
+/// Keeps the scroll positions within what a `width` x `height` screen can
+/// show of `v` (call after every key and every new snapshot).
+void clamp_scroll(ui_state& ui, const server_view& v, int width, int height);
+
 /// Draws the whole screen.
 void render(const server_view& v, const ui_state& ui, screen& s);
 

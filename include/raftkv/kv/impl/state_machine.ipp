@@ -176,11 +176,15 @@ std::vector<key_value> state_machine::list(std::string_view prefix, std::size_t 
   return out;
 }
 
-std::vector<key_value> state_machine::page(std::size_t offset, std::size_t limit) const {
+std::vector<key_value> state_machine::page(std::size_t offset, std::size_t limit,
+                                           std::size_t value_bytes_max) const {
   std::vector<key_value> out;
   if (offset >= data_.size()) return out;
   auto it = std::next(data_.begin(), static_cast<std::ptrdiff_t>(offset));
-  for (; it != data_.end() && out.size() < limit; ++it) out.push_back(to_key_value(it->first, it->second));
+  for (; it != data_.end() && out.size() < limit; ++it) {
+    const record& r = it->second;
+    out.push_back({it->first, r.value.substr(0, value_bytes_max), r.create_revision, r.mod_revision, r.version});
+  }
   return out;
 }
 

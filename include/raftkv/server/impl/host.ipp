@@ -572,11 +572,12 @@ nlohmann::json host::status_json(const status_query& q) const {
   }
   if (q.keys != 0) {
     json items = json::array();
-    for (const kv::key_value& kvp : state().page(q.keys_skip, std::min(q.keys, status_query::max_window))) {
+    constexpr std::size_t shown_bytes = 256;
+    for (const kv::key_value& kvp : state().page(q.keys_skip, std::min(q.keys, status_query::max_window), shown_bytes + 1)) {
       json it{{"key", kvp.key}, {"mod_revision", kvp.mod_revision}, {"version", kvp.version}};
-      if (kvp.value.size() > 256) {
-        it["value"] = kvp.value.substr(0, 256);
-        it["value_bytes"] = kvp.value.size();
+      if (kvp.value.size() > shown_bytes) {
+        it["value"] = kvp.value.substr(0, shown_bytes);
+        it["value_truncated"] = true;
       } else {
         it["value"] = kvp.value;
       }
@@ -598,15 +599,25 @@ nlohmann::json host::log_window(const status_query& q) const {
   const core::raft_log& lg = raft().log();
   const core::index_t last = lg.last_index();
   const core::index_t first = lg.first_index();
-  const std::size_t n = std::min(q.log, status_query::max_window);
+  const std::size_t n = std::min(q.log, status_query::max_log_window);
   json out = json::array();
   if (last < first || q.log_skip > last - first) return out;
   const core::index_t hi = last - q.log_skip;  // inclusive
   const core::index_t lo = hi - first + 1 > n ? hi - n + 1 : first;
-  auto ents = lg.slice(lo, hi + 1, UINT64_MAX, n);
-  if (!ents) return out;
+  // Newest first, one entry at a time, until the byte budget is spent: a
+  // window of large values must not stall the Raft thread.
+  std::vector<core::entry> ents;
+  std::uint64_t bytes = 0;
+  for (core::index_t i = hi; i >= lo && bytes < status_query::log_window_bytes_max; --i) {
+    auto one = lg.slice(i, i + 1, UINT64_MAX, 1);
+    if (!one || one->empty()) break;
+    bytes += one->front().data.size();
+    ents.push_back(std::move(one->front()));
+    if (i == lo) break;
+  }
+  std::reverse(ents.begin(), ents.end());
   const std::uint64_t now = now_ms();
-  for (const core::entry& e : *ents) {
+  for (const core::entry& e : ents) {
     json je{{"index", e.index}, {"term", e.term}, {"command", describe_entry(e)},
             {"type", e.type == core::entry_type::noop ? "noop" : "normal"}};
     for (auto o = overwritten_.rbegin(); o != overwritten_.rend(); ++o) {

@@ -217,7 +217,7 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
         }
       }
       q.events = std::min(q.events, status_query::max_events_kept);
-      q.log = std::min(q.log, status_query::max_window);
+      q.log = std::min(q.log, status_query::max_log_window);
       q.keys = std::min(q.keys, status_query::max_window);
       co_return reply(req, http::status::ok, h.status_json(q));
     }

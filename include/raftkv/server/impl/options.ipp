@@ -93,7 +93,7 @@ parse_result parse_server_options(int argc, const char* const argv[], bool stdou
       ("api-port", po::value(&api_port), "client HTTP port (default: peer port + 1000)")
       ("data-dir", po::value(&o.data_dir), "data directory (default: ./data/node-<id>)")
       ("cluster-id", po::value(&o.cluster_id), "cluster name recorded in the data directory (default: derived from --peers)")
-      ("headless", po::bool_switch(&o.headless), "no TUI; log to stderr (default when stdout is not a terminal)")
+      ("headless", po::bool_switch(&o.headless), "no TUI; log to stderr (default when stdin or stdout is not a terminal)")
       ("log-file", po::value(&o.log_file), "write the log here instead of stderr")
       ("tick-ms", po::value(&o.tick_ms)->default_value(100), "milliseconds per Raft tick")
       ("heartbeat-ticks", po::value(&o.heartbeat_ticks)->default_value(3), "leader heartbeat interval, in ticks")

@@ -111,12 +111,32 @@ void screen::set(int x, int y, char32_t ch, style st) {
   cells_[static_cast<std::size_t>(y * width_ + x)] = {ch, st};
 }
 
+bool is_single_column(char32_t c) {
+  // Control characters, combining marks (zero columns) and the wide East
+  // Asian and emoji blocks (two columns) would shift the rest of a row.
+  struct range {
+    char32_t lo, hi;
+  };
+  static constexpr range not_single[] = {
+      {0x0000, 0x001f}, {0x007f, 0x009f}, {0x0300, 0x036f}, {0x0483, 0x0489}, {0x0591, 0x05bd},
+      {0x0610, 0x061a}, {0x064b, 0x065f}, {0x0e31, 0x0e3a}, {0x1100, 0x115f}, {0x1ab0, 0x1aff},
+      {0x1dc0, 0x1dff}, {0x200b, 0x200f}, {0x20d0, 0x20ff}, {0x2e80, 0x303e}, {0x3041, 0x33ff},
+      {0x3400, 0x4dbf}, {0x4e00, 0x9fff}, {0xa000, 0xa4cf}, {0xac00, 0xd7a3}, {0xf900, 0xfaff},
+      {0xfe00, 0xfe0f}, {0xfe20, 0xfe2f}, {0xfe30, 0xfe4f}, {0xff00, 0xff60}, {0xffe0, 0xffe6},
+      {0x1f000, 0x1faff}, {0x20000, 0x3fffd}, {0xe0000, 0xe0fff},
+  };
+  for (const range& r : not_single) {
+    if (c >= r.lo && c <= r.hi) return false;
+  }
+  return true;
+}
+
 int screen::put(int x, int y, std::string_view text, style st, int max_width) {
   if (y < 0 || y >= height_) return 0;
   int n = 0;
   for (char32_t c : decode_utf8(text)) {
     if (n >= max_width || x + n >= width_) break;
-    if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) c = U'?';
+    if (!is_single_column(c)) c = U'?';
     set(x + n, y, c, st);
     ++n;
   }

@@ -249,6 +249,16 @@ style event_style(const std::string& kind) {
   return {};
 }
 
+/// Columns of event text in the events pane of a `width`-wide screen.
+int event_text_width(const layout& l, int width) { return width - l.left_w - 2 - 9; }
+
+/// Lines the events take once wrapped.
+std::size_t event_lines(const server_view& v, int text_w) {
+  std::size_t n = 0;
+  for (const event_row& e : v.events) n += wrap("t" + std::to_string(e.term) + " " + e.text, text_w).size();
+  return n;
+}
+
 void events_pane(const server_view& v, const ui_state& ui, const layout& l, screen& s) {
   const int x0 = l.left_w, w = s.width() - l.left_w;
   std::string title = "Events: what happened and why";
@@ -261,7 +271,7 @@ void events_pane(const server_view& v, const ui_state& ui, const layout& l, scre
     std::uint64_t at_ms;
   };
   std::vector<line> lines;
-  const int text_w = w - 2 - 9;  // "01:23.4 " column
+  const int text_w = event_text_width(l, s.width());  // after the "01:23.4 " column
   for (const event_row& e : v.events) {
     const auto parts = wrap("t" + std::to_string(e.term) + " " + e.text, text_w);
     for (std::size_t i = 0; i < parts.size(); ++i) lines.push_back({parts[i], event_style(e.kind), i == 0, e.at_ms});
@@ -290,16 +300,21 @@ void footer(const ui_state& ui, const layout& l, screen& s) {
       case ui_state::prompt::delay: label = "delay incoming messages by ms (0..60000, Enter): "; break;
       case ui_state::prompt::none: break;
     }
+    const std::string hint = " Esc cancels ";
     int x = s.put(0, y, label, style{color::accent, true});
-    s.put(x, y, ui.input);
-    const int cur = x + columns(std::string_view(ui.input).substr(0, ui.cursor));
-    if (cur < w) {
-      const cell c = s.at(cur, y);
-      std::string ch;
-      append_utf8(ch, c.ch);
-      s.put(cur, y, ch, style{color::none, false, false, true});
-    }
-    s.put_right(w, y, " Esc cancels ", style{color::none, false, true});
+    // The text scrolls sideways so that the cursor stays in view.
+    const int room = std::max(1, w - x - columns(hint));
+    const int cur_col = columns(std::string_view(ui.input).substr(0, ui.cursor));
+    const int shift = cur_col >= room ? cur_col - room + 1 : 0;
+    const std::u32string cps = decode_utf8(ui.input);
+    std::string shown;
+    for (std::size_t i = static_cast<std::size_t>(shift); i < cps.size(); ++i) append_utf8(shown, cps[i]);
+    s.put(x, y, shown, {}, room);
+    const int cur = x + cur_col - shift;
+    std::string ch;
+    append_utf8(ch, s.at(cur, y).ch);
+    s.put(cur, y, ch, style{color::none, false, false, true});
+    s.put_right(w, y, hint, style{color::none, false, true});
     return;
   }
   if (!ui.flash.empty()) {
@@ -341,6 +356,19 @@ void help_overlay(screen& s) {
 }
 
 }  // namespace
+
+void clamp_scroll(ui_state& ui, const server_view& v, int width, int height) {
+  const layout l = compute_layout(width, height, v.peers.size());
+  if (l.too_small) return;
+  const auto room = [](std::uint64_t total, int rows) -> std::size_t {
+    const auto r = static_cast<std::uint64_t>(std::max(rows, 1));
+    return static_cast<std::size_t>(total > r ? total - r : 0);
+  };
+  const std::uint64_t entries = v.last_index >= v.first_index ? v.last_index - v.first_index + 1 : 0;
+  ui.log_skip = std::min(ui.log_skip, room(entries, l.log_rows()));
+  ui.kv_skip = std::min(ui.kv_skip, room(v.keys, l.kv_rows()));
+  ui.events_skip = std::min(ui.events_skip, room(event_lines(v, event_text_width(l, width)), l.mid_h - 2));
+}
 
 void render(const server_view& v, const ui_state& ui, screen& s) {
   s.clear();

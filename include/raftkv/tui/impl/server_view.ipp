@@ -119,7 +119,7 @@ server_view view_from_status(const json& j) {
     r.value = field<std::string>(it, "value");
     r.mod_revision = field<std::uint64_t>(it, "mod_revision");
     r.version = field<std::uint64_t>(it, "version");
-    r.truncated = it.contains("value_bytes");
+    r.truncated = field<bool>(it, "value_truncated");
     v.items.push_back(std::move(r));
   }
   if (auto it = kv.find("last_change"); it != kv.end() && it->is_object()) {
@@ -171,7 +171,7 @@ void scroll(ui_state& ui, const server_view& v, int k) {
       break;
     case pane::events:
       at = &ui.events_skip;
-      max = 100000;  // clamped to the wrapped lines when drawn
+      max = 100000;  // clamp_scroll() bounds it by the wrapped lines
       break;
     case pane::peers:
       return;
