@@ -7,6 +7,8 @@
 
 #include <raftkv/client/client.hpp>
 
+#include "support/asio_await.hpp"
+
 #include <doctest/doctest.h>
 
 #include <exception>
@@ -28,29 +30,13 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 using clock_type = std::chrono::steady_clock;
 
-/// Runs `io` until `done()` holds or `limit` passed; true if it held.
 bool run_until(asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
-  const auto end = clock_type::now() + limit;
-  while (!done()) {
-    if (clock_type::now() >= end) return false;
-    if (io.stopped()) io.restart();
-    io.run_for(2ms);
-  }
-  return true;
+  return raftkv::test::run_until(io, done, limit, 2ms);
 }
 
-/// Runs one client operation to its end.
 template <class T>
 T await(asio::io_context& io, asio::awaitable<T> op, std::chrono::milliseconds limit = 10s) {
-  std::optional<T> out;
-  std::exception_ptr err;
-  asio::co_spawn(io, std::move(op), [&](std::exception_ptr e, T v) {
-    err = e;
-    out = std::move(v);
-  });
-  REQUIRE(run_until(io, [&] { return out.has_value(); }, limit));
-  if (err) std::rethrow_exception(err);
-  return std::move(*out);
+  return raftkv::test::await(io, std::move(op), limit);
 }
 
 /// Fast timers for tests.

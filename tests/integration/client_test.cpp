@@ -11,6 +11,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "support/asio_await.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -31,27 +33,13 @@ using namespace raftkv::itest;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-bool run_until(asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= end) return false;
-    if (io.stopped()) io.restart();
-    io.run_for(5ms);
-  }
-  return true;
+bool run_until(asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit = 60s) {
+  return raftkv::test::run_until(io, done, limit, 5ms);
 }
 
 template <class T>
 T await(asio::io_context& io, asio::awaitable<T> op, std::chrono::milliseconds limit = 60s) {
-  std::optional<T> out;
-  std::exception_ptr err;
-  asio::co_spawn(io, std::move(op), [&](std::exception_ptr e, T v) {
-    err = e;
-    out = std::move(v);
-  });
-  REQUIRE(run_until(io, [&] { return out.has_value(); }, limit));
-  if (err) std::rethrow_exception(err);
-  return std::move(*out);
+  return raftkv::test::await(io, std::move(op), limit);
 }
 
 rc::endpoint api(const cluster& c, std::uint64_t id) { return {"127.0.0.1", c.api_port(id)}; }

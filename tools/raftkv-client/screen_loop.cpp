@@ -1,6 +1,7 @@
 // tools/raftkv-client/screen_loop.cpp: see screen_loop.hpp.
 #include "screen_loop.hpp"
 
+#include "split_run.hpp"
 #include "terminal.hpp"
 
 #include <raftkv/tui/client_view.hpp>
@@ -18,7 +19,6 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 namespace raftkv::client_tool {
 
@@ -229,27 +229,14 @@ bool run_screen(const client::options& base) {
     x->view.nodes.push_back(std::move(r));
   }
   asio::co_spawn(io, poll(c, x), [x](std::exception_ptr e) { note_failure(*x, "the cluster poll stopped", e, false); });
-  std::exception_ptr io_failure;  // written by the io thread, read after join
-  std::thread io_thread([&io, &io_failure] {
-    try {
-      io.run();
-    } catch (...) {
-      io_failure = std::current_exception();
-    }
-  });
-  std::exception_ptr screen_failure;
-  try {
-    loop(*t, io, c, x);
-  } catch (...) {
-    screen_failure = std::current_exception();
-  }
-  x->quit = true;
-  work.reset();
-  io.stop();
-  io_thread.join();
-  t.reset();  // leave curses before anything is printed
-  if (screen_failure) std::rethrow_exception(screen_failure);
-  if (io_failure) std::rethrow_exception(io_failure);
+  term::split_run(
+      io, [&] { loop(*t, io, c, x); },
+      [&] {
+        x->quit = true;
+        work.reset();
+        io.stop();
+      },
+      [] {}, [&] { t.reset(); });
   return true;
 }
 

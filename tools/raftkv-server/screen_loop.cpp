@@ -2,6 +2,7 @@
 #include "screen_loop.hpp"
 
 #include "console.hpp"
+#include "split_run.hpp"
 #include "terminal.hpp"
 
 #include <raftkv/tui/console.hpp>
@@ -17,7 +18,6 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 namespace raftkv::server_tool {
 
@@ -161,28 +161,13 @@ bool run_screen(asio::io_context& io, server::host& node, std::function<void()> 
   auto x = std::make_shared<exchange>();
   auto con = std::make_shared<console>(io.get_executor(), node);
   asio::co_spawn(io, publish(&node, x), [n = &node](std::exception_ptr e) { log_failure(n, e); });
-  std::exception_ptr io_failure;  // written by the io thread before `stopped`, read after join
-  std::thread io_thread([&io, x, &io_failure] {
-    try {
-      io.run();
-    } catch (...) {
-      io_failure = std::current_exception();
-    }
-    x->stopped = true;
-  });
-  std::exception_ptr screen_failure;
-  try {
-    loop(*t, io, node, con, *x);
-  } catch (...) {
-    screen_failure = std::current_exception();
-  }
-  x->quit = true;
-  if (!x->stopped) asio::post(io, std::move(stop));
-  io_thread.join();
-  t.reset();  // leave curses before anything is printed
-  // main() reports these like any other failure, on a restored terminal.
-  if (screen_failure) std::rethrow_exception(screen_failure);
-  if (io_failure) std::rethrow_exception(io_failure);
+  term::split_run(
+      io, [&] { loop(*t, io, node, con, *x); },
+      [&] {
+        x->quit = true;
+        if (!x->stopped) asio::post(io, std::move(stop));
+      },
+      [x] { x->stopped = true; }, [&] { t.reset(); });
   return true;
 }
 
