@@ -54,16 +54,16 @@ TEST_CASE("the client TUI: cluster pane, a put's trace, and the redirect trace a
   t.open("client", shell_quote(client_binary()) + " --peers " + peers);
 
   const std::string want_leader = "leader: node " + std::to_string(leader);
-  CHECK(eventually_on_screen([&] { return t.capture("client").find(want_leader) != std::string::npos; }));
+  CHECK(eventually([&] { return t.capture("client").find(want_leader) != std::string::npos; }, screen_wait, screen_poll));
   CAPTURE(t.capture("client"));
 
   t.type("client", "put before kill");
   t.enter("client");
   std::string a;
-  CHECK(eventually_on_screen([&] {
+  CHECK(eventually([&] {
     a = answer_to(t.capture("client"), "put before kill");
     return a.find("200 OK") != std::string::npos;
-  }));
+  }, screen_wait, screen_poll));
   CAPTURE(a);
   CHECK(a.find("→ node ") != std::string::npos);
 
@@ -71,10 +71,10 @@ TEST_CASE("the client TUI: cluster pane, a put's trace, and the redirect trace a
   c.kill(leader);
   t.type("client", "put after kill");
   t.enter("client");
-  CHECK(eventually_on_screen([&] {
+  CHECK(eventually([&] {
     a = answer_to(t.capture("client"), "put after kill");
     return a.find("200 OK") != std::string::npos;
-  }, std::chrono::seconds(20)));
+  }, std::chrono::seconds(20), screen_poll));
   CAPTURE(t.capture("client"));
   CAPTURE(a);
   // The first hop went to the dead leader and failed; a later one answered.
@@ -87,5 +87,5 @@ TEST_CASE("the client TUI: cluster pane, a put's trace, and the redirect trace a
   // The value is there, read through the TUI too.
   t.type("client", "get after");
   t.enter("client");
-  CHECK(eventually_on_screen([&] { return answer_to(t.capture("client"), "get after").find("kill") != std::string::npos; }));
+  CHECK(eventually([&] { return answer_to(t.capture("client"), "get after").find("kill") != std::string::npos; }, screen_wait, screen_poll));
 }

@@ -117,11 +117,11 @@ std::vector<std::uint16_t> free_peer_ports(std::size_t n) {
   return out;
 }
 
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit, std::chrono::milliseconds every) {
   const auto end = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < end) {
     if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(every);
   }
   return pred();
 }

@@ -38,8 +38,9 @@ reply http(std::uint16_t port, const std::string& method, const std::string& tar
 /// Two free loopback ports p and p + 1000, n times (peer and API ports).
 std::vector<std::uint16_t> free_peer_ports(std::size_t n);
 
-/// Polls `pred` every 20 ms until it holds or `limit` passes.
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = std::chrono::seconds(15));
+/// Polls `pred` every `every` until it holds or `limit` passes.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = std::chrono::seconds(15),
+                std::chrono::milliseconds every = std::chrono::milliseconds(20));
 
 /// A three-node (or n-node) cluster of raftkv-server processes.
 class cluster {

@@ -29,15 +29,6 @@ std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-bool eventually_on_screen(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    if (pred()) return true;
-    if (std::chrono::steady_clock::now() >= end) return false;
-    ::usleep(150 * 1000);
-  }
-}
-
 bool tmux_session::available() { return sh("command -v tmux").first; }
 
 tmux_session::tmux_session(int width, int height) : width_(width), height_(height) {

@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,10 +17,11 @@ namespace raftkv::itest {
 std::pair<bool, std::string> sh(const std::string& cmd);
 /// `s` quoted for sh.
 std::string shell_quote(const std::string& s);
-/// Polls `pred` every 150 ms (each poll of a screen starts processes; the
-/// servers under test share two cores) until it holds or `limit` passes.
-bool eventually_on_screen(const std::function<bool()>& pred,
-                          std::chrono::milliseconds limit = std::chrono::seconds(20));
+/// How often TUI tests poll a screen with eventually(): each capture starts
+/// processes, and the programs under test share two cores.
+inline constexpr std::chrono::milliseconds screen_poll{150};
+/// How long TUI tests wait for a screen to show something.
+inline constexpr std::chrono::milliseconds screen_wait{20000};
 
 class tmux_session {
  public:

@@ -73,7 +73,7 @@ TEST_CASE("three server TUIs in tmux: roles, terms, the same committed log, and 
   tmux_cluster c(3);
 
   std::uint64_t leader = 0, term = 0;
-  REQUIRE(eventually_on_screen([&] {
+  REQUIRE(eventually([&] {
     int leaders = 0, followers = 0;
     for (std::uint64_t id = 1; id <= 3; ++id) {
       const pane_state p = header_of(c.capture(id));
@@ -81,24 +81,24 @@ TEST_CASE("three server TUIs in tmux: roles, terms, the same committed log, and 
       if (p.role == "FOLLOWER") ++followers;
     }
     return leaders == 1 && followers == 2;
-  }, std::chrono::seconds(20)));
+  }, std::chrono::seconds(20), screen_poll));
   CAPTURE(c.capture(leader));
   CHECK(term >= 1);
 
   // A put through the HTTP API, and one typed into a follower's command line.
   // Leadership may move between the capture and the write: try each node.
-  REQUIRE(eventually_on_screen([&] {
+  REQUIRE(eventually([&] {
     for (std::uint64_t id = 1; id <= 3; ++id) {
       if (http(c.api_port(id), "PUT", "/v1/kv/greeting", "hello").status == 200) return true;
     }
     return false;
-  }));
+  }, screen_wait, screen_poll));
   const std::uint64_t follower = leader == 1 ? 2 : 1;
   c.keys(follower, ":put typed from-the-tui");
   c.enter(follower);
 
   std::vector<std::string> logs[3];
-  const bool same = eventually_on_screen([&] {
+  const bool same = eventually([&] {
     for (std::uint64_t id = 1; id <= 3; ++id) logs[id - 1] = applied_entries(c.capture(id));
     const auto has = [](const std::vector<std::string>& l, const std::string& s) {
       for (const auto& e : l) {
@@ -110,7 +110,7 @@ TEST_CASE("three server TUIs in tmux: roles, terms, the same committed log, and 
       if (!has(l, "put greeting=hello") || !has(l, "put typed=from-the-tui")) return false;
     }
     return logs[0] == logs[1] && logs[1] == logs[2];
-  }, std::chrono::seconds(15));
+  }, std::chrono::seconds(15), screen_poll);
   CAPTURE(c.capture(1));
   CAPTURE(c.capture(2));
   CAPTURE(c.capture(3));
@@ -121,21 +121,21 @@ TEST_CASE("three server TUIs in tmux: roles, terms, the same committed log, and 
     CHECK(s.find("typed = from-the-tui") != std::string::npos);
   }
   // The follower's timeline shows where its put went: redirected to the leader.
-  CHECK(eventually_on_screen([&] {
+  CHECK(eventually([&] {
     const std::string s = c.capture(follower);
     return s.find("307 not") != std::string::npos || s.find("not leader") != std::string::npos;
-  }));
+  }, screen_wait, screen_poll));
 
   c.kill(leader);
   std::uint64_t new_leader = 0, new_term = 0;
-  CHECK(eventually_on_screen([&] {
+  CHECK(eventually([&] {
     for (std::uint64_t id = 1; id <= 3; ++id) {
       if (id == leader) continue;
       const pane_state p = header_of(c.capture(id));
       if (p.role == "LEADER") new_leader = id, new_term = p.term;
     }
     return new_leader != 0;
-  }, std::chrono::seconds(20)));
+  }, std::chrono::seconds(20), screen_poll));
   CAPTURE(new_leader == 0 ? std::string() : c.capture(new_leader));
   CHECK(new_term > term);
 }
