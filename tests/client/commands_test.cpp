@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <string>
 #include <variant>
 #include <vector>
@@ -275,4 +276,21 @@ TEST_CASE("parse_cli: flags anywhere, the command's words in order, usage errors
     CHECK(std::get<cli_exit>(e).code == 2);
     CHECK(std::get<cli_exit>(e).text == b.message);
   }
+}
+
+TEST_CASE("parse_cli: RAFTKV_PEERS names the cluster when --peers is not given") {
+  ::setenv("RAFTKV_PEERS", "127.0.0.1:17001,127.0.0.1:17002", 1);
+  auto from_env = cli({"status"});
+  auto flag_wins = cli({"--peers", "127.0.0.1:9", "status"});
+  ::setenv("RAFTKV_PEERS", "", 1);
+  auto empty_env = cli({"status"});
+  ::unsetenv("RAFTKV_PEERS");
+  REQUIRE(std::holds_alternative<cli_options>(from_env));
+  REQUIRE(std::get<cli_options>(from_env).client.peers.size() == 2);
+  CHECK(std::get<cli_options>(from_env).client.peers[1].str() == "127.0.0.1:17002");
+  REQUIRE(std::holds_alternative<cli_options>(flag_wins));
+  REQUIRE(std::get<cli_options>(flag_wins).client.peers.size() == 1);
+  CHECK(std::get<cli_options>(flag_wins).client.peers[0].str() == "127.0.0.1:9");
+  REQUIRE(std::holds_alternative<cli_options>(empty_env));
+  CHECK(std::get<cli_options>(empty_env).client.peers.size() == 3);
 }

@@ -312,6 +312,9 @@ TEST_CASE("flags: --help, bad flags and an unusable port") {
   const auto not_member = run_server_to_exit({"--id", "4", "--peers", "1=127.0.0.1:6001"});
   CHECK(not_member.first == 2);
   CHECK(not_member.second.find("not one of --peers") != std::string::npos);
+  const auto bad_delay = run_server_to_exit({"--id", "1", "--peers", "1=127.0.0.1:6001", "--delay-ms", "70000"});
+  CHECK(bad_delay.first == 2);
+  CHECK(bad_delay.second.find("--delay-ms must be in 0..60000") != std::string::npos);
 
   cluster c(1);
   REQUIRE(c.wait_for_leader() == 1);

@@ -116,12 +116,15 @@ TEST_CASE("the 80x24 screen shows role, term, log, keys, peers and events") {
   CHECK(s.row(1).find("commit 6 · applied 5") != std::string::npos);
   CHECK(s.row(2).find("heartbeat") != std::string::npos);
   CHECK(s.row(2).find("quorum check") != std::string::npos);
-  CHECK(s.contains("● 3 t2 put lang=c++"));
   CHECK(s.contains("● 4 t3 no-op"));
+  CHECK_FALSE(s.contains("● 3 t2 put lang=c++"));  // 6 rows: the newest lines win
   CHECK(s.contains("○ 7 t3 del lang"));           // past the commit index
-  CHECK_FALSE(s.contains("── snapshot"));  // 6 rows: the newest lines win
-  CHECK(draw(view_from_status(leader_status()), ui_state{}, 100, 30).contains("── snapshot ≤ 2 (term 1) ──"));
+  CHECK_FALSE(s.contains("── snapshot"));
+  const screen big = draw(view_from_status(leader_status()), ui_state{}, 100, 30);
+  CHECK(big.contains("── snapshot ≤ 2 (term 1) ──"));
+  CHECK(big.contains("● 3 t2 put lang=c++"));
   CHECK(s.contains("! 6 t3 put greeting=hello"));  // replaced a moment ago
+  CHECK(s.contains("↳ replaced term 2: put x=1"));
   CHECK(s.contains("✗ removed #8 term 2"));
   CHECK(s.contains("greeting = hello"));
   CHECK(s.contains("lang = c++"));
@@ -284,6 +287,40 @@ TEST_CASE("the events pane wraps long lines and scrolls back") {
   s = draw(v, ui);
   CHECK(s.contains("election timeout"));
   CHECK_FALSE(s.contains("moved to 49"));
+}
+
+TEST_CASE("the footer keeps the last command's answer for a while, then the keys again") {
+  json j = leader_status();  // uptime 83400 ms
+  j["events"].push_back({{"seq", 3}, {"term", 3}, {"kind", "command"},
+                         {"text", "get \"color\" (stale, from this node at applied index 3): \"red\""},
+                         {"at_ms", 80000}});
+  for (int i = 0; i < 30; ++i) {  // a busy node: the answer scrolls out of the events pane
+    j["events"].push_back({{"seq", 4 + i}, {"term", 3}, {"kind", "election_timeout"},
+                           {"text", "election timeout: our pre-election got no majority"}, {"at_ms", 80001 + i}});
+  }
+  ui_state ui;
+  screen s = draw(view_from_status(j), ui);
+  CHECK(s.contains(" = get \"color\" (stale, from this node at applied index 3)"));
+  CHECK_FALSE(s.contains("c campaign"));
+  ui.flash = "'z' does nothing here";  // a hint from the last key wins
+  CHECK(draw(view_from_status(j), ui).contains("'z' does nothing here"));
+  ui.flash.clear();
+  j["uptime_ms"] = 80000 + command_answer_ms;  // too old now
+  s = draw(view_from_status(j), ui);
+  CHECK_FALSE(s.contains("(stale, from this node"));
+  CHECK(s.contains("c campaign"));
+}
+
+TEST_CASE("a snapshot through the newest entry draws its boundary under it") {
+  json j = leader_status();
+  j["snapshot_index"] = 7;  // the last entry of the window
+  j["snapshot_term"] = 3;
+  j["overwritten"] = json::array();
+  const screen s = draw(view_from_status(j), ui_state{}, 100, 30);
+  CAPTURE(s.text());
+  CHECK(s.contains("○ 7 t3 del lang"));
+  CHECK(s.contains("── snapshot ≤ 7 (term 3) ──"));
+  CHECK(s.text().find("del lang") < s.text().find("── snapshot ≤ 7"));
 }
 
 TEST_CASE("a cluster of one says so in the peers pane") {

@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
     server::host node(io.get_executor(), opts, log);
     server::http_api api(io.get_executor(), node, node.api_endpoint());
     node.start();
+    if (opts.delay_ms > 0) node.delay(std::chrono::milliseconds(opts.delay_ms));
     api.start();
     auto stop_all = [&] {
       api.stop();

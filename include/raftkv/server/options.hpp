@@ -37,6 +37,7 @@ struct server_options {
   std::uint64_t compact_keep = 1000;           ///< entries kept behind a snapshot
   std::uint64_t max_body_bytes = 1 << 20;      ///< HTTP request bodies above this get 413
   int request_timeout_ms = 5000;               ///< a write or read not done by then gets 504
+  int delay_ms = 0;                            ///< incoming peer messages held this long from the start
 
   /// This node's peer address.
   const host_port& self() const { return peers.at(id); }

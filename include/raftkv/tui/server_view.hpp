@@ -133,6 +133,10 @@ struct layout {
 };
 layout compute_layout(int width, int height, std::size_t peers);
 inline constexpr int min_width = 60, min_height = 16;
+/// How long the log pane flags an entry that replaced another term's entry.
+inline constexpr std::uint64_t replaced_mark_ms = 30000;
+/// How long the footer shows the answer to the last `:` command.
+inline constexpr std::uint64_t command_answer_ms = 15000;
 
 /// Keeps the scroll positions within what a `width` x `height` screen can
 /// show of `v` (call after every key and every new snapshot).

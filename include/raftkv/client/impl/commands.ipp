@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <sstream>
 
 namespace raftkv::client {
@@ -348,6 +349,11 @@ std::variant<cli_options, cli_exit> parse_cli(int argc, const char* const argv[]
   cli_options o;
   std::string peers;
   int timeout_ms = 10000;
+  // Like etcdctl's ETCDCTL_ENDPOINTS: a shell can name its cluster once.
+  const char* env_peers = std::getenv("RAFTKV_PEERS");
+  const std::string default_peers = env_peers != nullptr && *env_peers != '\0'
+                                        ? std::string(env_peers)
+                                        : std::string("127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003");
   po::options_description desc(
       "raftkv-client: the smart client of a raftkv cluster. It finds the leader, follows\n"
       "redirects, retries with backoff and applies every write exactly once.\n\n"
@@ -359,8 +365,8 @@ std::variant<cli_options, cli_exit> parse_cli(int argc, const char* const argv[]
       "options");
   desc.add_options()
       ("help,h", "show this help and exit")
-      ("peers", po::value(&peers)->default_value("127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003"),
-       "the nodes' client API addresses, HOST:PORT,...")
+      ("peers", po::value(&peers)->default_value(default_peers),
+       "the nodes' client API addresses, HOST:PORT,... (default: $RAFTKV_PEERS when set)")
       ("json", po::bool_switch(&o.json), "print each result as one JSON line")
       ("trace", po::bool_switch(&o.trace), "print each request's hops to stderr")
       ("timeout-ms", po::value(&timeout_ms)->default_value(10000), "every request ends within this many ms");

@@ -101,7 +101,8 @@ parse_result parse_server_options(int argc, const char* const argv[], bool stdou
       ("snapshot-entries", po::value(&o.snapshot_entries)->default_value(10000), "applied entries between snapshots")
       ("compact-keep", po::value(&o.compact_keep)->default_value(1000), "log entries kept behind a snapshot")
       ("max-body-bytes", po::value(&o.max_body_bytes)->default_value(1 << 20), "largest HTTP request body")
-      ("request-timeout-ms", po::value(&o.request_timeout_ms)->default_value(5000), "a request not answered by then gets 504");
+      ("request-timeout-ms", po::value(&o.request_timeout_ms)->default_value(5000), "a request not answered by then gets 504")
+      ("delay-ms", po::value(&o.delay_ms)->default_value(0), "hold incoming peer messages this long from the start (slow motion; 0..60000)");
   try {
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -127,6 +128,7 @@ parse_result parse_server_options(int argc, const char* const argv[], bool stdou
     if (o.heartbeat_ticks < 1 || o.election_ticks <= o.heartbeat_ticks) {
       throw std::invalid_argument("need 1 <= --heartbeat-ticks < --election-ticks");
     }
+    if (o.delay_ms < 0 || o.delay_ms > 60000) throw std::invalid_argument("--delay-ms must be in 0..60000");
     if (o.request_timeout_ms < 1) throw std::invalid_argument("--request-timeout-ms must be positive");
     if (o.data_dir.empty()) o.data_dir = "./data/node-" + std::to_string(o.id);
     if (o.cluster_id.empty()) o.cluster_id = derived_cluster_id(o.peers);

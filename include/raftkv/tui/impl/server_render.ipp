@@ -177,12 +177,20 @@ void log_pane(const server_view& v, const ui_state& ui, const layout& l, screen&
              e.index > v.commit};
     std::string text = std::to_string(e.index) + " t" + std::to_string(e.term) + " " + e.command;
     if (e.noop) st.dim = true;
-    if (e.replaced && e.replaced_age_ms < 5000) {
-      text += "  ← replaced " + *e.replaced;
+    const bool replaced = e.replaced && e.replaced_age_ms < replaced_mark_ms;
+    if (replaced) {
       st = style{color::bad, true, false, true};
       mark = "!";
     }
     lines.push_back({std::move(text), st, std::move(mark)});
+    // What it replaced goes on a line of its own: log panes are narrow.
+    if (replaced) lines.push_back({"  ↳ replaced " + *e.replaced, style{color::bad, true}, ""});
+  }
+  // A snapshot through the newest entry: the boundary closes the list.
+  if (!v.log.empty() && v.snapshot_index != 0 && v.log.back().index == v.snapshot_index) {
+    lines.push_back({"── snapshot ≤ " + std::to_string(v.snapshot_index) + " (term " +
+                         std::to_string(v.snapshot_term) + ") ──",
+                     style{color::accent}, ""});
   }
   if (v.log.empty() && v.snapshot_index != 0) {
     lines.push_back({"── snapshot ≤ " + std::to_string(v.snapshot_index) + " ──", style{color::accent}, ""});
@@ -288,7 +296,7 @@ void events_pane(const server_view& v, const ui_state& ui, const layout& l, scre
   }
 }
 
-void footer(const ui_state& ui, const layout& l, screen& s) {
+void footer(const server_view& v, const ui_state& ui, const layout& l, screen& s) {
   const int y = l.footer_y, w = s.width();
   if (ui.prompting != ui_state::prompt::none) {
     std::string label;
@@ -320,6 +328,16 @@ void footer(const ui_state& ui, const layout& l, screen& s) {
   if (!ui.flash.empty()) {
     s.put(0, y, " " + ui.flash, style{color::warn, true}, w);
     return;
+  }
+  // The answer to the last `:` command stays here a while: on a busy node
+  // the events pane scrolls it away within seconds.
+  for (auto it = v.events.rbegin(); it != v.events.rend(); ++it) {
+    if (it->kind != "command") continue;
+    if (v.uptime_ms >= it->at_ms && v.uptime_ms - it->at_ms < command_answer_ms) {
+      s.put(0, y, " = " + it->text, style{color::accent, true}, w);
+      return;
+    }
+    break;
   }
   const char* keys = " c campaign  t transfer  s snapshot  p pause  i isolate  x cut  d drop  l delay  : command"
                      "  Tab focus  ? help  q quit";
@@ -381,7 +399,7 @@ void render(const server_view& v, const ui_state& ui, screen& s) {
   }
   if (!v.valid) {
     s.put(1, 0, "raftkv-server: starting...", style{color::accent, true});
-    footer(ui, l, s);
+    footer(v, ui, l, s);
     return;
   }
   header(v, s);
@@ -389,7 +407,7 @@ void render(const server_view& v, const ui_state& ui, screen& s) {
   log_pane(v, ui, l, s);
   kv_pane(v, ui, l, s);
   events_pane(v, ui, l, s);
-  footer(ui, l, s);
+  footer(v, ui, l, s);
   if (ui.help) help_overlay(s);
 }
 

@@ -1,0 +1,196 @@
+// tests/integration/playground.cpp: see playground.hpp.
+#include "integration/playground.hpp"
+
+#include "integration/cluster.hpp"
+#include "integration/tmux.hpp"
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <random>
+#include <sstream>
+
+namespace raftkv::itest {
+namespace {
+
+bool port_free(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string source_dir() {
+  const char* s = std::getenv("RAFTKV_SOURCE_DIR");
+  return s != nullptr ? s : RAFTKV_SOURCE_DIR;
+}
+
+}  // namespace
+
+std::uint16_t free_port_block(int n) {
+  // Below the kernel's ephemeral range (32768+), where free_peer_ports() and
+  // outgoing connections take theirs.
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 30000);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int base = pick(rng);
+    bool ok = true;
+    for (int i = 0; i < n && ok; ++i) {
+      ok = port_free(static_cast<std::uint16_t>(base + i)) && port_free(static_cast<std::uint16_t>(base + i + 1000));
+    }
+    if (ok) return static_cast<std::uint16_t>(base);
+  }
+  FAIL("no free block of ports");
+  return 0;
+}
+
+playground::playground(playground_options o) : nodes_(o.nodes) {
+  char tmpl[] = "/tmp/raftkv-playground-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  dir_ = tmpl;
+  base_ = free_port_block(nodes_);
+  std::string args = "start --detach --nodes " + std::to_string(nodes_) + " --base-port " + std::to_string(base_) +
+                     " --data-dir " + shell_quote((dir_ / "data").string()) + " --size " + o.size;
+  if (o.slow) args += " --slow";
+  auto [ok, out] = script(args);
+  REQUIRE_MESSAGE(ok, out);
+}
+
+playground::~playground() {
+  script("stop");
+  // Whatever survived SIGTERM: each pane's process group, then anything
+  // still naming our directory (the servers' --data-dir).
+  auto [ok, pids] = sh(tmux() + " list-panes -a -F '#{pane_pid}'");
+  if (ok) {
+    std::istringstream in(pids);
+    long pid = 0;
+    while (in >> pid) {
+      if (pid > 1) ::kill(static_cast<pid_t>(-pid), SIGKILL);
+    }
+  }
+  sh(tmux() + " kill-server");
+  sh("exec pkill -KILL -f " + shell_quote(dir_.string()));
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string playground::env() const {
+  return "RAFTKV_SERVER=" + shell_quote(server_binary()) + " RAFTKV_CLIENT=" + shell_quote(client_binary()) +
+         " RAFTKV_PLAYGROUND_TMUX=" + shell_quote((dir_ / "tmux.sock").string()) +
+         " RAFTKV_PLAYGROUND_LIMIT=300 RAFTKV_PLAYGROUND_SHELL='bash --norc --noprofile'";
+}
+
+std::pair<bool, std::string> playground::script(const std::string& args) const {
+  return sh("env " + env() + " bash " + shell_quote(source_dir() + "/scripts/playground.sh") + " " + args +
+            " </dev/null");
+}
+
+std::string playground::tmux() const { return "tmux -S " + shell_quote((dir_ / "tmux.sock").string()); }
+
+std::string playground::pane(const std::string& role) const {
+  auto [ok, out] = sh(tmux() + " list-panes -s -t raftkv -F '#{pane_id} #{@raftkv}'");
+  REQUIRE_MESSAGE(ok, out);
+  std::istringstream in(out);
+  std::string id, r;
+  while (in >> id >> r) {
+    if (r == role) return id;
+  }
+  FAIL("no pane for " << role << " in:\n" << out);
+  return {};
+}
+
+std::string playground::capture(const std::string& role) const {
+  return sh(tmux() + " capture-pane -p -t " + shell_quote(pane(role))).second;
+}
+
+std::string playground::flat(const std::string& role) const {
+  std::istringstream in(capture(role));
+  std::string line, out;
+  while (std::getline(in, line)) {
+    // Drop box-drawing borders (UTF-8 E2 94 xx / E2 95 xx) and squeeze spaces.
+    std::string kept;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      if (i + 2 < line.size() && static_cast<unsigned char>(line[i]) == 0xE2 &&
+          (static_cast<unsigned char>(line[i + 1]) == 0x94 || static_cast<unsigned char>(line[i + 1]) == 0x95)) {
+        i += 2;
+        kept += ' ';
+        continue;
+      }
+      kept += line[i];
+    }
+    out += kept + ' ';
+  }
+  std::string squeezed;
+  for (char c : out) {
+    if (c == ' ' && !squeezed.empty() && squeezed.back() == ' ') continue;
+    squeezed += c;
+  }
+  return squeezed;
+}
+
+void playground::type(const std::string& role, const std::string& literal) const {
+  sh(tmux() + " send-keys -t " + shell_quote(pane(role)) + " -l " + shell_quote(literal));
+}
+
+void playground::keys(const std::string& role, const std::string& names) const {
+  sh(tmux() + " send-keys -t " + shell_quote(pane(role)) + " " + names);
+}
+
+void playground::line(const std::string& role, const std::string& literal) const {
+  type(role, literal);
+  keys(role, "Enter");
+}
+
+bool playground::shows(const std::string& role, const std::string& text, bool flatten,
+                       std::chrono::milliseconds limit) const {
+  return eventually([&] { return (flatten ? flat(role) : capture(role)).find(text) != std::string::npos; }, limit,
+                    screen_poll);
+}
+
+nlohmann::json playground::status(int id) const {
+  const reply r = http(api_port(id), "GET", "/v1/status?events=500", "", {}, std::chrono::seconds(3));
+  return r.status == 200 ? r.json() : nlohmann::json();
+}
+
+bool playground::has_event(int id, const std::string& text) const {
+  const nlohmann::json s = status(id);
+  if (!s.is_object()) return false;
+  for (const auto& e : s["events"]) {
+    if (e.value("text", std::string()).find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+int playground::leader(std::chrono::milliseconds limit, int except) const {
+  int found = 0;
+  const bool agreed = eventually(
+      [&] {
+        found = 0;
+        for (int id = 1; id <= nodes_; ++id) {
+          if (id == except) continue;
+          const nlohmann::json s = status(id);
+          if (!s.is_object()) continue;
+          const int l = s["leader"].is_number() ? s["leader"].get<int>() : 0;
+          if (l == 0 || l == except || (found != 0 && l != found)) return false;
+          found = l;
+        }
+        if (found == 0) return false;
+        const nlohmann::json ls = status(found);
+        return ls.is_object() && ls.value("role", std::string()) == "leader";
+      },
+      limit, std::chrono::milliseconds(100));
+  return agreed ? found : 0;
+}
+
+}  // namespace raftkv::itest
