@@ -51,7 +51,11 @@ detach=0
 base_port=6001
 data_dir=""
 size=""
+given=""  # the layout options given, for "already running" below
 while [ $# -gt 0 ]; do
+  case "$1" in
+    --nodes*|--slow|--base-port*|--size*) given+=" ${1%%=*}" ;;
+  esac
   case "$1" in
     start|stop|wipe) action=$1 ;;
     --nodes) [ $# -ge 2 ] || die_usage "--nodes needs a value"; nodes=$2; shift ;;
@@ -78,6 +82,8 @@ if [ -n "$size" ] && ! [[ "$size" =~ ^[0-9]+x[0-9]+$ ]]; then
   die_usage "--size must look like 200x50"
 fi
 
+# A relative --data-dir is relative to where the command was typed.
+case "$data_dir" in ''|/*) ;; *) data_dir="$PWD/$data_dir" ;; esac
 cd "$(dirname "$0")/.."
 root=$(pwd)
 data_dir_given=1
@@ -96,25 +102,56 @@ running() { command -v tmux >/dev/null 2>&1 && t has-session -t "$session" 2>/de
 
 # -- stop and wipe ---------------------------------------------------------
 
-# The nodes' PIDs: every pane's foreground program that is a raftkv binary.
+# The PIDs of the programs in the node and client panes (not the shell
+# window's, where this script may be running).
+program_pids() {
+  local pane role child
+  t list-panes -s -t "$session" -F '#{pane_pid} #{@raftkv}' 2>/dev/null |
+    while read -r pane role; do
+      [ "$role" = shell ] && continue
+      for child in $(pgrep -P "$pane" 2>/dev/null || true); do
+        echo "$child"
+        pgrep -P "$child" 2>/dev/null || true  # the program under timeout (tests)
+      done
+    done
+}
+
+# Stops the nodes and the client (SIGTERM: a node stops cleanly, exit 0),
+# waits up to 10 s for them, then `then` (wipe's delete) runs, then the tmux
+# server goes. Killing it also ends the shell window, which may be running
+# this script: every message is printed before that.
 stop_playground() {
+  local then=${1:-true}
   if ! running; then
     echo "the playground is not running"
+    "$then"
     return 0
   fi
-  local pids
-  pids=$(t list-panes -s -t "$session" -F '#{pane_pid}' 2>/dev/null || true)
-  # SIGTERM lets each node stop cleanly (exit 0); then the tmux server goes.
-  local pid child
-  for pid in $pids; do
-    for child in $(pgrep -P "$pid" 2>/dev/null || true); do
-      kill -TERM "$child" 2>/dev/null || true
-      for grandchild in $(pgrep -P "$child" 2>/dev/null || true); do kill -TERM "$grandchild" 2>/dev/null || true; done
-    done
+  local pids pid i
+  pids=$(program_pids)
+  for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+  for i in $(seq 1 100); do
+    local alive=0
+    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && break
+    sleep 0.1
   done
-  sleep 0.3
-  t kill-server 2>/dev/null || true
-  echo "stopped the playground (its data stays in $data_dir; 'wipe' deletes it)"
+  for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+  echo "stopped the playground's nodes and client"
+  "$then"
+  trap '' HUP
+  t kill-server >/dev/null 2>&1 || true
+}
+
+wipe_data() {
+  # Only what the playground made: node-N directories and its guide.
+  rm -rf "$data_dir"/node-[0-9] "$data_dir/guide.txt"
+  rmdir "$data_dir" 2>/dev/null || true
+  echo "wiped the playground's data ($data_dir)"
+}
+
+keep_data() {
+  echo "its data stays in $data_dir (scripts/playground.sh wipe deletes it)"
 }
 
 # stop and wipe act on the running playground's data unless told otherwise.
@@ -124,24 +161,19 @@ if [ "$action" != start ] && [ "$data_dir_given" -eq 0 ] && running; then
 fi
 
 case "$action" in
-  stop) stop_playground; exit 0 ;;
-  wipe)
-    stop_playground
-    # Only what the playground made: node-N directories and its guide.
-    rm -rf "$data_dir"/node-[0-9] "$data_dir/guide.txt"
-    rmdir "$data_dir" 2>/dev/null || true
-    echo "wiped the playground's data ($data_dir)"
-    exit 0 ;;
+  stop) stop_playground keep_data; exit 0 ;;
+  wipe) stop_playground wipe_data; exit 0 ;;
 esac
 
 # -- start -----------------------------------------------------------------
 
-mkdir -p "$data_dir"
-data_dir=$(cd "$data_dir" && pwd)
-
 if running; then
-  echo "the playground is already running; attaching (scripts/playground.sh stop ends it)"
-  if [ "$detach" -eq 1 ]; then exit 0; fi
+  echo "the playground is already running (scripts/playground.sh stop ends it)"
+  running_opts=$(t show-environment -g RAFTKV_PLAYGROUND_OPTS 2>/dev/null | sed -n 's/^RAFTKV_PLAYGROUND_OPTS=//p')
+  if [ -n "$given" ] && [ "$running_opts" != "$nodes $slow $base_port" ]; then
+    echo "note:$given apply only when it starts: run scripts/playground.sh stop first to change them"
+  fi
+  if [ "$detach" -eq 1 ]; then echo "attach with: $attach_hint"; exit 0; fi
   if [ -t 0 ] && [ -t 1 ]; then exec env -u TMUX "${tmux_cmd[@]}" attach -t "$session"; fi
   echo "no terminal here: attach from one with: $attach_hint"
   exit 0
@@ -158,10 +190,13 @@ else
     echo "configuring build/ (once)"
     meson setup build --wrap-mode=nodownload >/dev/null
   fi
-  echo "building raftkv-server and raftkv-client in build/ (the first time takes a few minutes)"
-  ninja -C build tools/raftkv-server/raftkv-server tools/raftkv-client/raftkv-client |
-    grep -vE '^\[[0-9]+/[0-9]+\] ' || true
-  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "scripts/playground.sh: the build failed" >&2; exit 1; }
+  echo "building raftkv-server and raftkv-client in build/ (the first build takes a few minutes, later ones seconds)"
+  # Under pipefail the pipeline's status is ninja's: grep finding no line is not a failure.
+  if ! ninja -C build tools/raftkv-server/raftkv-server tools/raftkv-client/raftkv-client |
+    { grep -vE '^\[[0-9]+/[0-9]+\] ' || true; }; then
+    echo "scripts/playground.sh: the build failed (see above)" >&2
+    exit 1
+  fi
   server=$root/build/tools/raftkv-server/raftkv-server
   client=$root/build/tools/raftkv-client/raftkv-client
 fi
@@ -182,11 +217,18 @@ if [ "$slow" -eq 1 ]; then
   tick_note="slow motion: 500 ms ticks (heartbeats every 1.5 s, elections after 5-10 s), messages held 400 ms"
 fi
 
-node_command() {  # node_command ID: the command line of node ID, shell-quoted
-  printf '%q ' "$server" --id "$1" --peers "$peers" --data-dir "$data_dir/node-$1" "${server_flags[@]}"
+quote_words() {  # the words as a command line, quoted only where a shell needs it
+  local w out=""
+  for w in "$@"; do
+    if [[ "$w" =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then out+="$w "; else out+="'${w//\'/\'\\\'\'}' "; fi
+  done
+  printf '%s' "${out% }"
+}
+node_command() {  # node_command ID: the command line of node ID
+  quote_words "$server" --id "$1" --peers "$peers" --data-dir "$data_dir/node-$1" "${server_flags[@]}"
 }
 client_command() {
-  printf '%q ' "$client" "${client_flags[@]}"
+  quote_words "$client" "${client_flags[@]}"
 }
 
 print_by_hand() {
@@ -223,6 +265,9 @@ if [ -n "$busy" ]; then
   exit 1
 fi
 
+mkdir -p "$data_dir"
+data_dir=$(cd "$data_dir" && pwd)
+
 # The layout: four (six) panes when each server pane gets at least the 60x16
 # its TUI needs (plus a title line), else one window per program.
 if [ -n "$size" ]; then
@@ -250,18 +295,22 @@ guide=$data_dir/guide.txt
 {
   echo " raftkv playground: $nodes nodes and a smart client"
   echo " ($tick_note)"
-  echo
+  if [ -n "${TMUX:-}" ] && [ "$detach" -eq 0 ]; then
+    echo " Nested in your own tmux: press Ctrl-b twice to reach this one's keys."
+  else
+    echo
+  fi
   if [ "$layout" = panes ]; then
     echo " Panes: node 1..$nodes, each a Raft node's live state, and the client."
     echo " Click a pane (or Ctrl-b then an arrow) to type in it; Ctrl-b z zooms."
   else
-    echo " Windows: node1..node$nodes, client, shell. Ctrl-b N jumps to window N"
-    echo " (shown in the status line); Ctrl-b n goes to the next one."
+    echo " Windows: Ctrl-b 1..$nodes shows node 1..$nodes, Ctrl-b $((nodes + 1)) the client,"
+    echo " Ctrl-b $((nodes + 2)) a shell; Ctrl-b n goes to the next window."
   fi
   echo
   echo " Try first:"
-  echo "  1. In the client, type  put greeting hello  and Enter. On the leader"
-  echo "     (role LEADER) the entry appears ○, commits ◐, applies ●; then on all."
+  echo "  1. In the client, type  put greeting hello  and Enter. The entry shows"
+  echo "     in every node's Log (● applied) and State machine. (--slow: step by step)"
   echo "  2. In the leader's pane press Ctrl+C: it stops. In 1-2 s another node"
   echo "     is LEADER in a higher term. In the client: get greeting. Its trace"
   echo "     shows the hop that failed. Enter in the stopped pane restarts it."
@@ -274,7 +323,15 @@ guide=$data_dir/guide.txt
   echo " This guide again: Ctrl-b g    Leave (nodes keep running): Ctrl-b d"
   echo " Stop: scripts/playground.sh stop     Start over: ... wipe"
 } >"$guide"
-popup="display-popup -w 80 -h 24 -T ' guide: Enter closes it ' -E \"sh -c 'cat $guide; read -r _'\""
+# The guide in a popup, 82x24, or the whole terminal when that is smaller
+# (tmux refuses a popup larger than the client). The path comes from the
+# server's environment, so no quoting of it is needed here.
+# On a small terminal the guide scrolls in less (when there is one).
+show="-T ' guide: Enter closes it ' -E \"sh -c 'cat \\\"\\\$RAFTKV_PLAYGROUND_DATA/guide.txt\\\"; read -r _'\""
+scroll="-T ' guide: arrows scroll, q closes it ' -E \"sh -c 'less -S \\\"\\\$RAFTKV_PLAYGROUND_DATA/guide.txt\\\"'\""
+command -v less >/dev/null 2>&1 || scroll=$show
+popup="if-shell -F '#{||:#{e|<:#{client_width},82},#{e|<:#{client_height},24}}'"
+popup+=" { display-popup -w 100% -h 100% $scroll } { display-popup -w 82 -h 24 $show }"
 
 t -f /dev/null new-session -d -s "$session" -x "$width" -y "$height" -n tmp
 t set-option -g mouse on >/dev/null
@@ -283,8 +340,10 @@ t set-option -g pane-border-status top >/dev/null
 t set-option -g pane-border-format ' #{pane_title} ' >/dev/null
 t set-option -g status-right ' Ctrl-b g: guide ' >/dev/null
 t set-option -g escape-time 10 >/dev/null
+t set-option -g base-index 1 >/dev/null  # Ctrl-b 1 is node 1 when each node has a window
 t bind-key g "$popup"
 t set-environment -g RAFTKV_PLAYGROUND_DATA "$data_dir"
+t set-environment -g RAFTKV_PLAYGROUND_OPTS "$nodes $slow $base_port"
 if [ -n "${RAFTKV_PLAYGROUND_LIMIT:-}" ]; then t set-environment -g RAFTKV_PLAYGROUND_LIMIT "$RAFTKV_PLAYGROUND_LIMIT"; fi
 export TERM=${TERM:-xterm-256color}
 
@@ -323,7 +382,7 @@ t select-pane -t "$shell_id" -T "shell"
 t set-option -p -t "$shell_id" @raftkv shell >/dev/null
 t kill-window -t "$session:tmp"
 t move-window -r -t "$session" >/dev/null 2>&1 || true
-t select-window -t "$session:0"
+t select-window -t "$session:1"
 # The guide pops up over the panes when someone first attaches.
 t set-hook -t "$session" client-attached "$popup ; set-hook -u -t $session client-attached"
 

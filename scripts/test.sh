@@ -52,8 +52,10 @@ configure() {
 suite() {
   local dir=$1 label=$2 counts
   echo "== $label: building in $dir/"
-  ninja -C "$dir" | grep -vE '^\[[0-9]+/[0-9]+\] ' || true
-  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "== $label: build FAILED"; failed=$((failed + 1)); return; }
+  # Under pipefail the pipeline's status is ninja's: grep finding no line is not a failure.
+  if ! ninja -C "$dir" | { grep -vE '^\[[0-9]+/[0-9]+\] ' || true; }; then
+    echo "== $label: build FAILED"; failed=$((failed + 1)); return
+  fi
   echo "== $label: testing"
   meson test -C "$dir" --print-errorlogs --no-rebuild | grep -E '^ *[0-9]+/[0-9]+ |^Ok:|^Fail:|^Timeout:|FAIL|ERROR' || true
   counts=$(python3 scripts/lib/count_tests.py "$dir/meson-logs/testlog.json" "$label")

@@ -1,5 +1,5 @@
 # scripts/lib/deps.sh: installs the system packages raftkv needs, if missing.
-# Sourced by scripts/test.sh (and later the playground). Debian 12 and
+# Sourced by scripts/test.sh and scripts/playground.sh. Debian 12 and
 # Ubuntu 24.04; apt-get, with sudo when not root.
 
 raftkv_apt() {
@@ -50,10 +50,11 @@ raftkv_apt_update_only() {
   RAFTKV_APT_UPDATED=1
 }
 
-# Installs whatever of the build and test dependencies is missing.
+# Installs whatever of the build and test dependencies is missing (tmux and
+# curl: the playground, its lessons and their tests).
 raftkv_ensure_deps() {
   local missing=() p
-  for p in meson ninja-build g++ pkg-config python3 nlohmann-json3-dev doctest-dev libncurses-dev ccache tmux; do
+  for p in meson ninja-build g++ pkg-config python3 nlohmann-json3-dev doctest-dev libncurses-dev ccache tmux curl; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if ! raftkv_boost_ok; then

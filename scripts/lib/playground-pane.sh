@@ -26,14 +26,16 @@ while true; do
   run "$@"
   rc=$?
   printf '\n%s stopped (exit code %d).\n' "$label" "$rc"
-  printf 'Press Enter to start it again (same flags and data: a node rejoins and catches up),\n'
+  case "$label" in
+    node*) printf 'Press Enter to start it again (same data: it rejoins and catches up),\n' ;;
+    *) printf 'Press Enter to start it again,\n' ;;
+  esac
   printf 'or Ctrl+D to close this pane.\n'
   while true; do
-    if read -r _; then
-      break
-    fi
+    read -r _
     rc=$?
-    [ "$rc" -gt 128 ] && continue  # interrupted by Ctrl+C: ask again
+    [ "$rc" -eq 0 ] && break        # Enter
+    [ "$rc" -gt 128 ] && continue   # interrupted by Ctrl+C: ask again
     exit 0                          # end of input (Ctrl+D)
   done
 done

@@ -34,6 +34,19 @@ std::set<std::string> roles_in(const playground& pg, const std::string& window_f
   return out;
 }
 
+/// True when no process's command line names `dir` (the servers' --data-dir).
+bool nothing_runs_in(const std::filesystem::path& dir) {
+  return !sh("exec pgrep -f " + shell_quote(dir.string())).first;
+}
+
+/// True when none of the three nodes from `base` answers.
+bool all_down(std::uint16_t base) {
+  for (int i = 0; i < 3; ++i) {
+    if (http(static_cast<std::uint16_t>(base + 1000 + i), "GET", "/v1/status", "", {}, 1s).status != 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("playground: --help, and bad arguments exit 2 with the reason") {
@@ -98,6 +111,9 @@ TEST_CASE("playground: from a terminal, four panes and the guide; data kept acro
   auto [again_ok, again] = sh("env " + env + " bash " + shell_quote(script_path()) + " --detach" + args + " </dev/null");
   CHECK(again_ok);
   CHECK(again.find("already running") != std::string::npos);
+  CHECK(again.find("note:") == std::string::npos);
+  auto [slow_ok, slow] = sh("env " + env + " bash " + shell_quote(script_path()) + " --detach --slow" + args + " </dev/null");
+  CHECK(slow.find("note: --slow --base-port apply only when it starts") != std::string::npos);
   const std::uint16_t api1 = static_cast<std::uint16_t>(base + 1000);
   const std::string peers = "127.0.0.1:" + std::to_string(api1) + ",127.0.0.1:" + std::to_string(api1 + 1) +
                             ",127.0.0.1:" + std::to_string(api1 + 2);
@@ -107,7 +123,9 @@ TEST_CASE("playground: from a terminal, four panes and the guide; data kept acro
   auto [stop_ok, stopped] = sh("env " + env + " bash " + shell_quote(script_path()) + " stop" + args);
   CHECK(stop_ok);
   CHECK(stopped.find("stopped the playground") != std::string::npos);
-  CHECK(eventually([&] { return http(api1, "GET", "/v1/status", "", {}, 1s).status == 0; }, 10s));
+  CHECK(all_down(base));
+  CHECK(nothing_runs_in(dir));
+  CHECK_FALSE(sh("tmux -S " + shell_quote((dir / "tmux.sock").string()) + " has-session").first);
 
   // Started again (detached now): the data is still there.
   auto [re_ok, re] = sh("env " + env + " bash " + shell_quote(script_path()) + " --detach" + args + " </dev/null");
@@ -122,7 +140,8 @@ TEST_CASE("playground: from a terminal, four panes and the guide; data kept acro
   CHECK(wipe_ok);
   CHECK(wiped.find("wiped the playground's data") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir / "data" / "node-1"));
-  CHECK(eventually([&] { return http(api1, "GET", "/v1/status", "", {}, 1s).status == 0; }, 10s));
+  CHECK(all_down(base));
+  CHECK(nothing_runs_in(dir));
 }
 
 TEST_CASE("playground: five nodes in windows on a small screen; --slow; the shell names the cluster") {
@@ -153,4 +172,24 @@ TEST_CASE("playground: without a terminal it says how to start the pieces by han
   CHECK(start.find("--id 3 --peers") != std::string::npos);
   CHECK(start.find("raftkv-client --peers 127.0.0.1:" + std::to_string(pg.api_port(1))) != std::string::npos);
   CHECK(http(pg.api_port(1), "GET", "/v1/status", "", {}, 1s).status == 0);  // nothing started
+}
+
+TEST_CASE("playground: busy ports are named; stop typed in its own shell window stops everything") {
+  playground pg;
+  // A second playground (another tmux server) on the same ports.
+  auto [busy_ok, busy] = sh("env RAFTKV_SERVER=" + shell_quote(server_binary()) + " RAFTKV_CLIENT=" +
+                            shell_quote(client_binary()) + " RAFTKV_PLAYGROUND_TMUX=" +
+                            shell_quote((pg.dir() / "other.sock").string()) + " bash " + shell_quote(script_path()) +
+                            " --detach --base-port " + std::to_string(pg.peer_port(1)) + " --data-dir " +
+                            shell_quote((pg.dir() / "other").string()) + " </dev/null");
+  CHECK_FALSE(busy_ok);
+  CAPTURE(busy);
+  CHECK(busy.find("port(s) " + std::to_string(pg.peer_port(1)) + " " + std::to_string(pg.api_port(1))) != std::string::npos);
+  CHECK(busy.find("pick other ports with --base-port") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(pg.dir() / "other"));  // nothing made
+
+  REQUIRE(pg.leader() != 0);
+  pg.line("shell", "bash " + shell_quote(script_path()) + " stop");
+  CHECK(eventually([&] { return nothing_runs_in(pg.dir()) && all_down(pg.peer_port(1)); }, 20s));
+  CHECK(eventually([&] { return !sh(pg.tmux() + " has-session").first; }, 10s));
 }

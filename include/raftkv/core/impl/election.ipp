@@ -181,18 +181,19 @@ bool node::in_lease() const {
 
 void node::check_quorum_or_step_down() {
   std::size_t active = 0;
-  std::string heard;
+  std::string heard;  // the other members heard from
   for (const auto& [id, pr] : progress_) {
     if (id == cfg_.id || pr.recent_active) {
       ++active;
-      if (cfg_.record_events) heard += cat(heard.empty() ? "" : ", ", id);
+      if (cfg_.record_events && id != cfg_.id) heard += cat(heard.empty() ? "" : ", ", id);
     }
   }
   if (active < quorum()) {
     emit(event_kind::stepped_down, [&] {
-      return cat("stepping down: heard only from ", heard, " of ", cfg_.voters.size(),
-                 " members in the last ", cfg_.election_ticks,
-                 " ticks, not a majority (CheckQuorum)");
+      return cat("stepping down: in the last ", cfg_.election_ticks, " ticks we heard from ", active - 1,
+                 " of the other ", cfg_.voters.size() - 1, " members", heard.empty() ? "" : cat(" (", heard, ")"),
+                 "; with ourselves that is ", active, " of ", cfg_.voters.size(),
+                 ", not a majority (CheckQuorum)");
     });
     become_follower(term_, no_node);
     return;
