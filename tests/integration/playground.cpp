@@ -56,18 +56,28 @@ std::uint16_t free_port_block(int n) {
 }
 
 playground::playground(playground_options o) : nodes_(o.nodes) {
+  env_ = "RAFTKV_SERVER=" + shell_quote(server_binary()) + " RAFTKV_CLIENT=" + shell_quote(client_binary());
   char tmpl[] = "/tmp/raftkv-playground-XXXXXX";
   REQUIRE(::mkdtemp(tmpl) != nullptr);
   dir_ = tmpl;
-  base_ = free_port_block(nodes_);
-  std::string args = "start --detach --nodes " + std::to_string(nodes_) + " --base-port " + std::to_string(base_) +
-                     " --data-dir " + shell_quote((dir_ / "data").string()) + " --size " + o.size;
-  if (o.slow) args += " --slow";
-  auto [ok, out] = script(args);
-  REQUIRE_MESSAGE(ok, out);
+  env_ += " RAFTKV_PLAYGROUND_TMUX=" + shell_quote((dir_ / "tmux.sock").string()) +
+          " RAFTKV_PLAYGROUND_LIMIT=300 RAFTKV_PLAYGROUND_SHELL='bash --norc --noprofile'";
+  try {
+    base_ = free_port_block(nodes_);
+    std::string args = "start --detach --nodes " + std::to_string(nodes_) + " --base-port " + std::to_string(base_) +
+                       " --data-dir " + shell_quote((dir_ / "data").string()) + " --size " + o.size;
+    if (o.slow) args += " --slow";
+    auto [ok, out] = script(args);
+    REQUIRE_MESSAGE(ok, out);
+  } catch (...) {
+    cleanup();  // the destructor does not run when the constructor throws
+    throw;
+  }
 }
 
-playground::~playground() {
+playground::~playground() { cleanup(); }
+
+void playground::cleanup() {
   script("stop");
   // Whatever survived SIGTERM: each pane's process group, then anything
   // still naming our directory (the servers' --data-dir).
@@ -85,14 +95,8 @@ playground::~playground() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-std::string playground::env() const {
-  return "RAFTKV_SERVER=" + shell_quote(server_binary()) + " RAFTKV_CLIENT=" + shell_quote(client_binary()) +
-         " RAFTKV_PLAYGROUND_TMUX=" + shell_quote((dir_ / "tmux.sock").string()) +
-         " RAFTKV_PLAYGROUND_LIMIT=300 RAFTKV_PLAYGROUND_SHELL='bash --norc --noprofile'";
-}
-
 std::pair<bool, std::string> playground::script(const std::string& args) const {
-  return sh("env " + env() + " bash " + shell_quote(source_dir() + "/scripts/playground.sh") + " " + args +
+  return sh("env " + env_ + " bash " + shell_quote(source_dir() + "/scripts/playground.sh") + " " + args +
             " </dev/null");
 }
 

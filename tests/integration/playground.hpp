@@ -65,7 +65,9 @@ class playground {
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
-  std::string env() const;
+  /// Stops the playground and removes its directory (destructor, failed constructor).
+  void cleanup();
+  std::string env_;  ///< the environment playground.sh runs with
   int nodes_;
   int base_ = 0;
   std::filesystem::path dir_;

@@ -65,13 +65,14 @@ TEST_CASE("playground: --help, and bad arguments exit 2 with the reason") {
 TEST_CASE("playground: from a terminal, four panes and the guide; data kept across runs; stop and wipe") {
   // The data directory and ports a playground fixture would use, but the
   // script runs in an outer tmux pane, as from a user's terminal.
+  const std::string binaries = "RAFTKV_SERVER=" + shell_quote(server_binary()) + " RAFTKV_CLIENT=" +
+                               shell_quote(client_binary());  // may throw: before anything exists
   char tmpl[] = "/tmp/raftkv-playground-XXXXXX";
   REQUIRE(::mkdtemp(tmpl) != nullptr);
   const std::filesystem::path dir = tmpl;
-  const std::uint16_t base = free_port_block(3);
-  const std::string env = "RAFTKV_SERVER=" + shell_quote(server_binary()) + " RAFTKV_CLIENT=" +
-                          shell_quote(client_binary()) + " RAFTKV_PLAYGROUND_TMUX=" +
+  const std::string env = binaries + " RAFTKV_PLAYGROUND_TMUX=" +
                           shell_quote((dir / "tmux.sock").string()) + " RAFTKV_PLAYGROUND_LIMIT=300 RAFTKV_PLAYGROUND_SHELL='bash --norc --noprofile'";
+  const std::uint16_t base = free_port_block(3);
   const std::string args = " --base-port " + std::to_string(base) + " --data-dir " + shell_quote((dir / "data").string());
   struct cleanup {
     std::string env, args;
