@@ -127,8 +127,9 @@ stop_playground() {
     "$then"
     return 0
   fi
-  local pids pid i
+  local pids panes pid i
   pids=$(program_pids)
+  panes=$(t list-panes -s -t "$session" -F '#{pane_pid}' 2>/dev/null || true)
   for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
   for i in $(seq 1 100); do
     local alive=0
@@ -141,6 +142,14 @@ stop_playground() {
   "$then"
   trap '' HUP
   t kill-server >/dev/null 2>&1 || true
+  # The panes' own processes end on the hangup; wait for them (up to 3 s),
+  # so that when stop returns nothing of the playground runs any more.
+  for i in $(seq 1 30); do
+    local alive=0
+    for pid in $panes; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && break
+    sleep 0.1
+  done
 }
 
 wipe_data() {
