@@ -127,27 +127,29 @@ stop_playground() {
     "$then"
     return 0
   fi
-  local pids panes pid i
+  local pids panes pid
   pids=$(program_pids)
   panes=$(t list-panes -s -t "$session" -F '#{pane_pid}' 2>/dev/null || true)
   for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
-  for i in $(seq 1 100); do
-    local alive=0
-    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" -eq 0 ] && break
-    sleep 0.1
-  done
+  wait_gone 100 $pids
   for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
   echo "stopped the playground's nodes and client"
   "$then"
   trap '' HUP
   t kill-server >/dev/null 2>&1 || true
-  # The panes' own processes end on the hangup; wait for them (up to 3 s),
-  # so that when stop returns nothing of the playground runs any more.
-  for i in $(seq 1 30); do
-    local alive=0
-    for pid in $panes; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" -eq 0 ] && break
+  # The panes' own processes end on the hangup; wait for them, so that when
+  # stop returns nothing of the playground runs any more.
+  wait_gone 30 $panes
+}
+
+# wait_gone N PIDS...: polls every 0.1 s, at most N times, until none of PIDS runs.
+wait_gone() {
+  local tries=$1 pid i alive
+  shift
+  for i in $(seq 1 "$tries"); do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && return 0
     sleep 0.1
   done
 }

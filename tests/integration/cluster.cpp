@@ -117,6 +117,21 @@ std::vector<std::uint16_t> free_peer_ports(std::size_t n) {
   return out;
 }
 
+std::uint16_t free_port_block(int n) {
+  // Below the kernel's ephemeral range (32768+), where outgoing connections take theirs.
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 30000);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int base = pick(rng);
+    bool ok = true;
+    for (int i = 0; i < n && ok; ++i) {
+      ok = port_free(static_cast<std::uint16_t>(base + i)) && port_free(static_cast<std::uint16_t>(base + i + 1000));
+    }
+    if (ok) return static_cast<std::uint16_t>(base);
+  }
+  throw std::runtime_error("no free block of loopback ports");
+}
+
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit, std::chrono::milliseconds every) {
   const auto end = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < end) {

@@ -38,6 +38,9 @@ reply http(std::uint16_t port, const std::string& method, const std::string& tar
 /// Two free loopback ports p and p + 1000, n times (peer and API ports).
 std::vector<std::uint16_t> free_peer_ports(std::size_t n);
 
+/// A base port P with P..P+n-1 and P+1000..P+999+n free on 127.0.0.1 now.
+std::uint16_t free_port_block(int n);
+
 /// Polls `pred` every `every` until it holds or `limit` passes.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = std::chrono::seconds(15),
                 std::chrono::milliseconds every = std::chrono::milliseconds(20));

@@ -21,11 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string source_dir() {
-  const char* s = std::getenv("RAFTKV_SOURCE_DIR");
-  return s != nullptr ? s : RAFTKV_SOURCE_DIR;
-}
-
 /// One lesson's text.
 class lesson {
  public:

@@ -6,54 +6,20 @@
 
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
-#include <random>
 #include <sstream>
 
 namespace raftkv::itest {
-namespace {
-
-bool port_free(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
 
 std::string source_dir() {
   const char* s = std::getenv("RAFTKV_SOURCE_DIR");
   return s != nullptr ? s : RAFTKV_SOURCE_DIR;
 }
 
-}  // namespace
-
-std::uint16_t free_port_block(int n) {
-  // Below the kernel's ephemeral range (32768+), where free_peer_ports() and
-  // outgoing connections take theirs.
-  std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> pick(20000, 30000);
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    const int base = pick(rng);
-    bool ok = true;
-    for (int i = 0; i < n && ok; ++i) {
-      ok = port_free(static_cast<std::uint16_t>(base + i)) && port_free(static_cast<std::uint16_t>(base + i + 1000));
-    }
-    if (ok) return static_cast<std::uint16_t>(base);
-  }
-  FAIL("no free block of ports");
-  return 0;
-}
+std::string playground_script() { return source_dir() + "/scripts/playground.sh"; }
 
 playground::playground(playground_options o) : nodes_(o.nodes) {
   env_ = "RAFTKV_SERVER=" + shell_quote(server_binary()) + " RAFTKV_CLIENT=" + shell_quote(client_binary());
@@ -96,7 +62,7 @@ void playground::cleanup() {
 }
 
 std::pair<bool, std::string> playground::script(const std::string& args) const {
-  return sh("env " + env_ + " bash " + shell_quote(source_dir() + "/scripts/playground.sh") + " " + args +
+  return sh("env " + env_ + " bash " + shell_quote(playground_script()) + " " + args +
             " </dev/null");
 }
 

@@ -22,6 +22,11 @@ struct playground_options {
   std::string size = "200x50";  ///< the session's size (panes at 200x50, windows below 121 columns)
 };
 
+/// The checkout's root (RAFTKV_SOURCE_DIR).
+std::string source_dir();
+/// scripts/playground.sh in it.
+std::string playground_script();
+
 class playground {
  public:
   explicit playground(playground_options o = {});
@@ -72,8 +77,5 @@ class playground {
   int base_ = 0;
   std::filesystem::path dir_;
 };
-
-/// A base port P with P..P+n-1 and P+1000..P+999+n free on 127.0.0.1 now.
-std::uint16_t free_port_block(int n);
 
 }  // namespace raftkv::itest

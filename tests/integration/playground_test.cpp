@@ -17,11 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string script_path() {
-  const char* s = std::getenv("RAFTKV_SOURCE_DIR");
-  return std::string(s != nullptr ? s : RAFTKV_SOURCE_DIR) + "/scripts/playground.sh";
-}
-
 /// role -> window name, from the playground's tmux server.
 std::set<std::string> roles_in(const playground& pg, const std::string& window_filter) {
   std::set<std::string> out;
@@ -50,14 +45,14 @@ bool all_down(std::uint16_t base) {
 }  // namespace
 
 TEST_CASE("playground: --help, and bad arguments exit 2 with the reason") {
-  auto [ok, help] = sh("bash " + shell_quote(script_path()) + " --help");
+  auto [ok, help] = sh("bash " + shell_quote(playground_script()) + " --help");
   CHECK(ok);
   CHECK(help.find("--nodes N") != std::string::npos);
   CHECK(help.find("--slow") != std::string::npos);
-  auto [bad_ok, bad] = sh("bash " + shell_quote(script_path()) + " --nodes 4 2>&1; echo \"exit=$?\"");
+  auto [bad_ok, bad] = sh("bash " + shell_quote(playground_script()) + " --nodes 4 2>&1; echo \"exit=$?\"");
   CHECK(bad.find("--nodes must be 3 or 5, not '4'") != std::string::npos);
   CHECK(bad.find("exit=2") != std::string::npos);
-  auto [bad2_ok, bad2] = sh("bash " + shell_quote(script_path()) + " --bogus 2>&1; echo \"exit=$?\"");
+  auto [bad2_ok, bad2] = sh("bash " + shell_quote(playground_script()) + " --bogus 2>&1; echo \"exit=$?\"");
   CHECK(bad2.find("unknown argument '--bogus'") != std::string::npos);
   CHECK(bad2.find("exit=2") != std::string::npos);
 }
@@ -78,7 +73,7 @@ TEST_CASE("playground: from a terminal, four panes and the guide; data kept acro
     std::string env, args;
     std::filesystem::path dir;
     ~cleanup() {
-      sh("env " + env + " bash " + shell_quote(script_path()) + " stop" + args);
+      sh("env " + env + " bash " + shell_quote(playground_script()) + " stop" + args);
       sh("tmux -S " + shell_quote((dir / "tmux.sock").string()) + " kill-server");
       sh("exec pkill -KILL -f " + shell_quote(dir.string()));
       std::error_code ec;
@@ -88,7 +83,7 @@ TEST_CASE("playground: from a terminal, four panes and the guide; data kept acro
 
   {
     tmux_session term(200, 50);
-    term.open("user", "bash " + shell_quote(script_path()) + args, env + " TERM=xterm-256color");
+    term.open("user", "bash " + shell_quote(playground_script()) + args, env + " TERM=xterm-256color");
     CHECK(eventually([&] { return term.capture("user").find("guide: Enter closes it") != std::string::npos; },
                      screen_wait, screen_poll));
     const std::string first = term.capture("user");
@@ -109,11 +104,11 @@ TEST_CASE("playground: from a terminal, four panes and the guide; data kept acro
   }  // the outer terminal goes away; the playground keeps running
 
   // A second run attaches to the running playground instead of starting another.
-  auto [again_ok, again] = sh("env " + env + " bash " + shell_quote(script_path()) + " --detach" + args + " </dev/null");
+  auto [again_ok, again] = sh("env " + env + " bash " + shell_quote(playground_script()) + " --detach" + args + " </dev/null");
   CHECK(again_ok);
   CHECK(again.find("already running") != std::string::npos);
   CHECK(again.find("note:") == std::string::npos);
-  auto [slow_ok, slow] = sh("env " + env + " bash " + shell_quote(script_path()) + " --detach --slow" + args + " </dev/null");
+  auto [slow_ok, slow] = sh("env " + env + " bash " + shell_quote(playground_script()) + " --detach --slow" + args + " </dev/null");
   CHECK(slow.find("note: --slow --base-port apply only when it starts") != std::string::npos);
   const std::uint16_t api1 = static_cast<std::uint16_t>(base + 1000);
   const std::string peers = "127.0.0.1:" + std::to_string(api1) + ",127.0.0.1:" + std::to_string(api1 + 1) +
@@ -121,7 +116,7 @@ TEST_CASE("playground: from a terminal, four panes and the guide; data kept acro
   const run_result put = run_to_exit(client_binary(), {"--peers", peers, "put", "kept", "yes"});
   CHECK(put.code == 0);
 
-  auto [stop_ok, stopped] = sh("env " + env + " bash " + shell_quote(script_path()) + " stop" + args);
+  auto [stop_ok, stopped] = sh("env " + env + " bash " + shell_quote(playground_script()) + " stop" + args);
   CHECK(stop_ok);
   CHECK(stopped.find("stopped the playground") != std::string::npos);
   CHECK(all_down(base));
@@ -129,7 +124,7 @@ TEST_CASE("playground: from a terminal, four panes and the guide; data kept acro
   CHECK_FALSE(sh("tmux -S " + shell_quote((dir / "tmux.sock").string()) + " has-session").first);
 
   // Started again (detached now): the data is still there.
-  auto [re_ok, re] = sh("env " + env + " bash " + shell_quote(script_path()) + " --detach" + args + " </dev/null");
+  auto [re_ok, re] = sh("env " + env + " bash " + shell_quote(playground_script()) + " --detach" + args + " </dev/null");
   REQUIRE_MESSAGE(re_ok, re);
   CHECK(eventually([&] {
     const reply r = http(api1, "GET", "/v1/kv/kept");
@@ -137,7 +132,7 @@ TEST_CASE("playground: from a terminal, four panes and the guide; data kept acro
   }, 20s));
 
   // wipe: stopped, and the nodes' data is gone.
-  auto [wipe_ok, wiped] = sh("env " + env + " bash " + shell_quote(script_path()) + " wipe" + args);
+  auto [wipe_ok, wiped] = sh("env " + env + " bash " + shell_quote(playground_script()) + " wipe" + args);
   CHECK(wipe_ok);
   CHECK(wiped.find("wiped the playground's data") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir / "data" / "node-1"));
@@ -180,7 +175,7 @@ TEST_CASE("playground: busy ports are named; stop typed in its own shell window 
   // A second playground (another tmux server) on the same ports.
   auto [busy_ok, busy] = sh("env RAFTKV_SERVER=" + shell_quote(server_binary()) + " RAFTKV_CLIENT=" +
                             shell_quote(client_binary()) + " RAFTKV_PLAYGROUND_TMUX=" +
-                            shell_quote((pg.dir() / "other.sock").string()) + " bash " + shell_quote(script_path()) +
+                            shell_quote((pg.dir() / "other.sock").string()) + " bash " + shell_quote(playground_script()) +
                             " --detach --base-port " + std::to_string(pg.peer_port(1)) + " --data-dir " +
                             shell_quote((pg.dir() / "other").string()) + " </dev/null");
   CHECK_FALSE(busy_ok);
@@ -190,7 +185,7 @@ TEST_CASE("playground: busy ports are named; stop typed in its own shell window 
   CHECK_FALSE(std::filesystem::exists(pg.dir() / "other"));  // nothing made
 
   REQUIRE(pg.leader() != 0);
-  pg.line("shell", "bash " + shell_quote(script_path()) + " stop");
+  pg.line("shell", "bash " + shell_quote(playground_script()) + " stop");
   CHECK(eventually([&] { return nothing_runs_in(pg.dir()) && all_down(pg.peer_port(1)); }, 20s));
   CHECK(eventually([&] { return !sh(pg.tmux() + " has-session").first; }, 10s));
 }
