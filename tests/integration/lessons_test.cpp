@@ -64,18 +64,6 @@ void console(const playground& pg, int id, const std::string& command) {
   pg.line(node(id), command);
 }
 
-/// The text of node `id`'s newest event that contains `text`.
-std::string event_text(const playground& pg, int id, const std::string& text) {
-  std::string found;
-  const nlohmann::json s = pg.status(id);
-  if (!s.is_object()) return found;
-  for (const auto& e : s["events"]) {
-    const std::string t = e.value("text", std::string());
-    if (t.find(text) != std::string::npos) found = t;
-  }
-  return found;
-}
-
 /// Node `id`'s recent events, one per line (for failure messages).
 std::string events_text(const playground& pg, int id) {
   std::string out = "events of node " + std::to_string(id) + ":\n";
@@ -120,8 +108,8 @@ TEST_CASE("lesson 1: a put is replicated, committed by a majority and applied ev
   CHECK(pg.shows(node(other(pg, l)), "○ " + std::to_string(next) + " t" + std::to_string(term) + " put greeting=hello"));
   doc.says("appears, also `○`, in each follower's log");
   CHECK(pg.shows("client", doc.says("OK rev 1"), true, 30s));
-  CHECK(eventually([&] { return !event_text(pg, l, doc.says("commit advanced to") + " " + std::to_string(next)).empty(); }));
-  CHECK(event_text(pg, l, "commit advanced to " + std::to_string(next)).find(doc.says("stored on")) != std::string::npos);
+  CHECK(eventually([&] { return !pg.event(l, doc.says("commit advanced to") + " " + std::to_string(next)).empty(); }));
+  CHECK(pg.event(l, "commit advanced to " + std::to_string(next)).find(doc.says("stored on")) != std::string::npos);
   for (int id = 1; id <= 3; ++id) {
     CAPTURE(id);
     CHECK(pg.shows(node(id), "● " + std::to_string(next) + " t" + std::to_string(term) + " put greeting=hello", false, 30s));
@@ -136,8 +124,8 @@ TEST_CASE("lesson 1: a put is replicated, committed by a majority and applied ev
   pg.line("client", doc.says("put lang c++20"));
   CHECK(pg.shows("client", doc.says("OK rev 2"), true, 30s));
   const std::string commit = "commit advanced to " + std::to_string(next + 1) + ": stored on ";
-  CHECK(eventually([&] { return !event_text(pg, l, commit).empty(); }));
-  const std::string stored = event_text(pg, l, commit);
+  CHECK(eventually([&] { return !pg.event(l, commit).empty(); }));
+  const std::string stored = pg.event(l, commit);
   CAPTURE(stored);
   CHECK(stored.find(std::to_string(live)) != std::string::npos);
   CHECK(stored.find(std::to_string(paused), commit.size()) == std::string::npos);

@@ -133,14 +133,18 @@ nlohmann::json playground::status(int id) const {
   return r.status == 200 ? r.json() : nlohmann::json();
 }
 
-bool playground::has_event(int id, const std::string& text) const {
+std::string playground::event(int id, const std::string& text) const {
+  std::string found;
   const nlohmann::json s = status(id);
-  if (!s.is_object()) return false;
+  if (!s.is_object()) return found;
   for (const auto& e : s["events"]) {
-    if (e.value("text", std::string()).find(text) != std::string::npos) return true;
+    const std::string t = e.value("text", std::string());
+    if (t.find(text) != std::string::npos) found = t;
   }
-  return false;
+  return found;
 }
+
+bool playground::has_event(int id, const std::string& text) const { return !event(id, text).empty(); }
 
 int playground::leader(std::chrono::milliseconds limit, int except) const {
   int found = 0;

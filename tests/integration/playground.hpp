@@ -62,6 +62,8 @@ class playground {
   std::uint16_t api_port(int id) const { return static_cast<std::uint16_t>(base_ + id - 1 + 1000); }
   /// GET /v1/status?events=500 of node `id` (discarded when unreachable).
   nlohmann::json status(int id) const;
+  /// The newest of node `id`'s last 500 events that contains `text` ("" if none).
+  std::string event(int id, const std::string& text) const;
   /// True when node `id`'s last 500 events include one containing `text`.
   bool has_event(int id, const std::string& text) const;
   /// Waits until every node in `among` (default: all) that answers names the
