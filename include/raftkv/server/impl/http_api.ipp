@@ -4,6 +4,7 @@
 #include <raftkv/net/transport.hpp>
 #include <raftkv/server/host.hpp>
 #include <raftkv/server/http_api.hpp>
+#include <raftkv/server/detail/json_text.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -27,7 +28,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using json = nlohmann::json;
-using response = http::response<http::string_body>;
 using request = http::request<http::string_body>;
 
 std::optional<std::string> url_decode(std::string_view s, bool plus_is_space) {
@@ -67,8 +67,66 @@ std::string url_encode(std::string_view s) {
 
 namespace http_detail {
 
-/// JSON text that never throws on bytes that are not UTF-8 (they become U+FFFD).
-inline std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+using detail::append_json_string;
+using detail::append_member;
+using detail::dump;
+
+/// An answer, written to the socket as one buffer. Beast's message and
+/// serializer allocated per header field and walked a buffer sequence per
+/// byte range; for answers of a few hundred bytes a string is cheaper.
+class response {
+ public:
+  response(http::status st, unsigned version) : status_(st), version_(version) {}
+  /// Content-Type replaces the default (application/json); any other field is added.
+  void set(http::field f, std::string_view value) {
+    if (f == http::field::content_type) {
+      content_type_ = value;
+      return;
+    }
+    extra_.append(http::to_string(f));
+    extra_.append(": ");
+    extra_.append(value);
+    extra_.append("\r\n");
+  }
+  void keep_alive(bool on) { keep_alive_ = on; }
+  bool keep_alive() const { return keep_alive_; }
+  http::status result() const { return status_; }
+  std::string& body() { return body_; }
+  const std::string& body() const { return body_; }
+  /// The status line, headers and body (Content-Length from the body).
+  std::string wire() const {
+    std::string w;
+    w.reserve(160 + extra_.size() + body_.size());
+    w.append(version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    char num[8];
+    const auto r = std::to_chars(num, num + sizeof num, static_cast<unsigned>(status_));
+    w.append(num, r.ptr);
+    w.push_back(' ');
+    w.append(http::obsolete_reason(status_));
+    w.append("\r\nServer: raftkv\r\nContent-Type: ");
+    w.append(content_type_);
+    w.append("\r\nContent-Length: ");
+    char len[24];
+    const auto l = std::to_chars(len, len + sizeof len, body_.size());
+    w.append(len, l.ptr);
+    w.append("\r\n");
+    // HTTP/1.1 keeps the connection by default, 1.0 closes it by default.
+    if (version_ == 10 && keep_alive_) w.append("Connection: keep-alive\r\n");
+    if (version_ != 10 && !keep_alive_) w.append("Connection: close\r\n");
+    w.append(extra_);
+    w.append("\r\n");
+    w.append(body_);
+    return w;
+  }
+
+ private:
+  http::status status_;
+  unsigned version_;
+  bool keep_alive_ = true;
+  std::string content_type_ = "application/json";
+  std::string extra_;
+  std::string body_;
+};
 
 struct parsed_target {
   std::string path;
@@ -135,12 +193,14 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
   // -- responses --------------------------------------------------------------
 
   response reply(const request& req, http::status st, const json& body) {
+    return reply_text(req, st, dump(body) + "\n");
+  }
+
+  /// An answer whose JSON text is already written (the hot paths' answers).
+  response reply_text(const request& req, http::status st, std::string body) {
     response res{st, req.version()};
-    res.set(http::field::server, "raftkv");
-    res.set(http::field::content_type, "application/json");
     res.keep_alive(req.keep_alive());
-    res.body() = dump(body) + "\n";
-    res.prepare_payload();
+    res.body() = std::move(body);
     h.count_http(static_cast<unsigned>(st));
     return res;
   }
@@ -226,7 +286,6 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
       res.set(http::field::content_type, "text/plain; version=0.0.4");
       res.keep_alive(req.keep_alive());
       res.body() = h.metrics_text();
-      res.prepare_payload();
       h.count_http(200);
       co_return res;
     }
@@ -263,15 +322,25 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
     return std::nullopt;
   }
 
+  /// What a read's barrier established.
+  struct read_meta {
+    bool linearizable = true;
+    std::optional<core::index_t> read_index;  ///< linearizable: the confirmed index
+    void add_to(json& j) const {
+      j["consistency"] = linearizable ? "linearizable" : "stale";
+      if (read_index) j["read_index"] = *read_index;
+    }
+  };
+
   /// Runs the read barrier when asked for; an error response when it failed.
-  asio::awaitable<std::optional<response>> barrier(const request& req, const parsed_target& t, json& meta) {
+  asio::awaitable<std::optional<response>> barrier(const request& req, const parsed_target& t, read_meta& meta) {
     auto lin = linearizable(t);
     if (!lin) co_return error(req, http::status::bad_request, "bad_consistency", "consistency is linearizable or stale");
-    meta["consistency"] = *lin ? "linearizable" : "stale";
+    meta.linearizable = *lin;
     if (*lin) {
       read_answer a = co_await h.read_barrier();
       if (a.result != outcome::ok) co_return failed(req, a.result == outcome::not_leader ? outcome::no_leader : a.result, a.leader);
-      meta["read_index"] = a.read_index;
+      meta.read_index = a.read_index;
     }
     co_return std::nullopt;
   }
@@ -283,22 +352,34 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
   }
 
   asio::awaitable<response> get(request req, parsed_target t, std::string key) {
-    json meta;
+    read_meta meta;
     if (auto err = co_await barrier(req, t, meta)) co_return std::move(*err);
-    json j = node_meta();
-    j.update(meta);
-    j["key"] = key;
     auto v = h.state().get(key);
     if (!v) {
+      json j = node_meta();
+      meta.add_to(j);
+      j["key"] = key;
       j["error"] = "key_not_found";
       j["message"] = "no such key";
       co_return reply(req, http::status::not_found, j);
     }
-    j["value"] = v->value;
-    j["create_revision"] = v->create_revision;
-    j["mod_revision"] = v->mod_revision;
-    j["version"] = v->version;
-    co_return reply(req, http::status::ok, j);
+    // The answer of every GET: written by hand, members in the byte order
+    // nlohmann's std::map-backed objects use, so the text is the same.
+    std::string out = "{";
+    out.reserve(160 + key.size() + v->value.size());
+    append_member(out, "applied_index", h.state().applied_index());
+    append_member(out, "consistency", std::string_view(meta.linearizable ? "linearizable" : "stale"));
+    append_member(out, "create_revision", v->create_revision);
+    append_member(out, "key", std::string_view(key));
+    append_member(out, "leader", h.raft().leader());
+    append_member(out, "mod_revision", v->mod_revision);
+    append_member(out, "node", h.options().id);
+    if (meta.read_index) append_member(out, "read_index", *meta.read_index);
+    append_member(out, "revision", h.state().revision());
+    append_member(out, "value", std::string_view(v->value));
+    append_member(out, "version", v->version);
+    out.append("}\n");
+    co_return reply_text(req, http::status::ok, std::move(out));
   }
 
   asio::awaitable<response> list(request req, parsed_target t) {
@@ -309,11 +390,11 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
         co_return error(req, http::status::bad_request, "bad_limit", "limit is 1..10000");
       }
     }
-    json meta;
+    read_meta meta;
     if (auto err = co_await barrier(req, t, meta)) co_return std::move(*err);
     const std::string prefix = t.query.count("prefix") != 0 ? t.query.at("prefix") : "";
     json j = node_meta();
-    j.update(meta);
+    meta.add_to(j);
     j["prefix"] = prefix;
     json items = json::array();
     for (const auto& kvp : h.state().list(prefix, limit + 1)) {
@@ -395,6 +476,22 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
     const std::string key = cmd.key;
     write_answer a = co_await h.write(std::move(cmd));
     if (a.result != outcome::ok) co_return failed(req, a.result, a.leader);
+    if (a.applied.status == kv::apply_status::ok && !a.applied.duplicate) {
+      // The answer of nearly every write, by hand (the same text nlohmann writes).
+      std::string out = "{";
+      out.reserve(160 + key.size() + (a.applied.previous ? a.applied.previous->size() : 0));
+      append_member(out, "applied_index", h.state().applied_index());
+      append_member(out, "duplicate", false);
+      append_member(out, "index", a.entry.index);
+      append_member(out, "key", std::string_view(key));
+      append_member(out, "leader", h.raft().leader());
+      append_member(out, "node", h.options().id);
+      if (a.applied.previous) append_member(out, "prev_value", std::string_view(*a.applied.previous));
+      append_member(out, "revision", a.applied.revision);
+      append_member(out, "term", a.entry.term);
+      out.append("}\n");
+      co_return reply_text(req, http::status::ok, std::move(out));
+    }
     json j = node_meta();
     j["key"] = key;
     j["index"] = a.entry.index;
@@ -549,7 +646,8 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
         auto res = error(head, http::status::payload_too_large, "body_too_large",
                          "request bodies are at most " + std::to_string(h.options().max_body_bytes) + " bytes");
         stream->expires_after(std::chrono::seconds(5));
-        co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
+        const std::string wire = res.wire();
+        co_await asio::async_write(*stream, asio::buffer(wire), asio::as_tuple(asio::use_awaitable));
         break;
       }
       if (ec == http::error::header_limit) {
@@ -559,7 +657,8 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
         auto res = error(head, http::status::request_header_fields_too_large, "headers_too_large",
                          "the request line and headers are at most 16 KiB");
         stream->expires_after(std::chrono::seconds(5));
-        co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
+        const std::string wire = res.wire();
+        co_await asio::async_write(*stream, asio::buffer(wire), asio::as_tuple(asio::use_awaitable));
         break;
       }
       if (ec) break;  // closed, timed out, or not HTTP
@@ -567,7 +666,8 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
       stream->expires_never();
       response res = co_await handle(std::move(req));
       stream->expires_after(std::chrono::seconds(30));
-      auto [wec, wn] = co_await http::async_write(*stream, res, asio::as_tuple(asio::use_awaitable));
+      const std::string wire = res.wire();
+      auto [wec, wn] = co_await asio::async_write(*stream, asio::buffer(wire), asio::as_tuple(asio::use_awaitable));
       (void)wn;
       if (wec || !res.keep_alive()) break;
     }
