@@ -165,6 +165,7 @@ class host {
   void on_peer_message(core::message m);
   void pump();
   void on_written(std::optional<std::string> error, double write_ms);
+  void finish_cycle(std::optional<std::string> error, double write_ms);
   void complete_writes(const finish_result& out);
   void complete_reads(const core::ready& rd);
   void serve_parked_reads();
@@ -195,7 +196,7 @@ class host {
   // Observation.
   std::uint64_t now_ms() const;  ///< milliseconds since started_
   nlohmann::json log_window(const status_query& q) const;
-  void note_overwrites(const core::ready& rd);
+  void note_overwrites(const std::vector<core::entry>& entries);
   void note_applied(const core::ready& rd, const finish_result& out);
 
   struct event_line {

@@ -162,34 +162,62 @@ void host::on_peer_message(core::message m) {
 }
 
 void host::pump() {
-  if (stopped_ || fatal_ || cycle_) return;
-  auto c = rep_->begin();
-  if (!c) return;
-  cycle_ = std::move(c);
-  note_ready(cycle_->rd);
-  for (core::message& m : cycle_->rd.messages) net_->send(std::move(m));
-  cycle* cp = &*cycle_;
-  replica* rp = rep_.get();
-  std::weak_ptr<bool> alive = alive_;
-  asio::any_io_executor ex = ex_;
-  const bool submitted = disk_->try_submit([cp, rp, ex, alive, this] {
-    const auto t0 = std::chrono::steady_clock::now();
-    std::optional<std::string> err;
-    try {
-      rp->write(cp->job);
-    } catch (const std::exception& e) {
-      err = e.what();
+  while (!stopped_ && !fatal_ && !cycle_) {
+    auto c = rep_->begin();
+    if (!c) return;
+    cycle_ = std::move(c);
+    note_ready(cycle_->rd);
+    for (core::message& m : cycle_->rd.messages) net_->send(std::move(m));
+    // What begin() applied was durable already: answer it now, not after
+    // this cycle's fsync. Confirmed reads need no disk either.
+    if (!cycle_->early.applied.empty()) {
+      note_applied(cycle_->rd, cycle_->early);
+      complete_writes(cycle_->early);
     }
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    asio::post(ex, [alive, err, ms, this] {
-      if (alive.expired()) return;
-      on_written(err, ms);
+    complete_reads(cycle_->rd);
+    serve_parked_reads();
+    const disk_job& job = cycle_->job;
+    if (!job.batch.sync && !job.save && job.compact_to == 0) {
+      // Nothing to make durable (at most a commit index is recorded, without
+      // an fsync): done here, without a round trip through the disk thread.
+      std::optional<std::string> err;
+      try {
+        rep_->write(cycle_->job);
+      } catch (const std::exception& e) {
+        err = e.what();
+      }
+      finish_cycle(err, 0);
+      continue;
+    }
+    cycle* cp = &*cycle_;
+    replica* rp = rep_.get();
+    std::weak_ptr<bool> alive = alive_;
+    asio::any_io_executor ex = ex_;
+    const bool submitted = disk_->try_submit([cp, rp, ex, alive, this] {
+      const auto t0 = std::chrono::steady_clock::now();
+      std::optional<std::string> err;
+      try {
+        rp->write(cp->job);
+      } catch (const std::exception& e) {
+        err = e.what();
+      }
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      asio::post(ex, [alive, err, ms, this] {
+        if (alive.expired()) return;
+        on_written(err, ms);
+      });
     });
-  });
-  if (!submitted) fail("the disk queue is full");
+    if (!submitted) fail("the disk queue is full");
+    return;
+  }
 }
 
 void host::on_written(std::optional<std::string> error, double write_ms) {
+  finish_cycle(std::move(error), write_ms);
+  pump();
+}
+
+void host::finish_cycle(std::optional<std::string> error, double write_ms) {
   if (stopped_ || !cycle_) return;
   if (error) {
     fail("disk write failed: " + *error);
@@ -203,7 +231,7 @@ void host::on_written(std::optional<std::string> error, double write_ms) {
     fsync_sum_ms_ += write_ms;
     ++fsync_count_;
   }
-  note_overwrites(cycle_->rd);  // before finish() replaces them in the stable log
+  note_overwrites(cycle_->job.batch.entries);  // before finish() replaces them in the stable log
   const finish_result out = rep_->finish(*cycle_);
   note_applied(cycle_->rd, out);
   for (core::message& m : cycle_->rd.messages_after_persist) net_->send(std::move(m));
@@ -214,10 +242,8 @@ void host::on_written(std::optional<std::string> error, double write_ms) {
     for (auto& [_, p] : writes_) p.w->finish(outcome::outcome_unknown);
     writes_.clear();
   }
-  complete_reads(cycle_->rd);
   serve_parked_reads();
   cycle_.reset();
-  pump();
 }
 
 std::uint64_t host::now_ms() const {
@@ -264,18 +290,18 @@ std::string describe_entry(const core::entry& e) {
 
 }  // namespace
 
-void host::note_overwrites(const core::ready& rd) {
-  if (rd.entries.empty()) return;
+void host::note_overwrites(const std::vector<core::entry>& entries) {
+  if (entries.empty()) return;
   const core::memory_storage& stable = rep_->stable_log();
-  const core::index_t first = std::max(rd.entries.front().index, stable.first_index());
+  const core::index_t first = std::max(entries.front().index, stable.first_index());
   const core::index_t last = stable.last_index();
   if (first > last) return;
   const std::uint64_t now = now_ms();
   for (core::index_t i = first; i <= last; ++i) {
     auto old_term = stable.term(i);
     if (!old_term) continue;
-    const core::index_t k = i - rd.entries.front().index;
-    const core::term_t new_term = k < rd.entries.size() ? rd.entries[k].term : 0;
+    const core::index_t k = i - entries.front().index;
+    const core::term_t new_term = k < entries.size() ? entries[k].term : 0;
     if (new_term == *old_term) continue;
     auto old = stable.entries(i, i + 1, UINT64_MAX);
     if (overwritten_.size() == max_overwrites_kept) overwritten_.pop_front();

@@ -36,6 +36,7 @@ replica::replica(const replica_options& opts, storage::disk d)
                                    std::to_string(restored->applied_index()));
     }
     state_ = std::move(*restored);
+    last_snapshot_bytes_ = rec.snap.data->size();
   }
   log_.append(rec.entries);
   log_.set_hard_state(rec.hard);
@@ -65,17 +66,45 @@ std::optional<cycle> replica::begin() {
   c.rd = node_->get_ready();
   c.job.batch.restored = c.rd.snapshot;
   c.job.batch.hard = c.rd.hard;
-  c.job.batch.entries = c.rd.entries;
+  // Moved, not copied: finish() takes them back for the log and the core.
+  c.job.batch.entries = std::move(c.rd.entries);
+  c.rd.entries.clear();
   // Like etcd's MustSync: a new term or vote, a snapshot or entries must be
   // durable before the messages that promise them; a commit index need not.
   const bool term_or_vote = c.rd.hard && (c.rd.hard->term != written_hard_.term ||
                                           c.rd.hard->vote != written_hard_.vote);
-  c.job.batch.sync = term_or_vote || c.rd.snapshot || !c.rd.entries.empty();
+  c.job.batch.sync = term_or_vote || c.rd.snapshot || !c.job.batch.entries.empty();
   if (c.rd.hard) written_hard_ = *c.rd.hard;
   c.job.save = std::exchange(unsaved_snapshot_, std::nullopt);
   c.job.compact_to = std::exchange(unsaved_compact_to_, 0);
   in_cycle_ = true;
+  apply_durable(c);
   return c;
+}
+
+// Committed entries this node has already made durable (in the stable log)
+// are applied now, before the cycle's own write: their outcome does not depend
+// on it, and their clients need not wait for one more fsync. The rest (entries
+// that arrive in this very Ready, or follow a snapshot it restores) wait for
+// finish().
+void replica::apply_durable(cycle& c) {
+  if (c.rd.snapshot) return;
+  const core::index_t durable = log_.last_index();
+  for (const core::entry& e : c.rd.committed_entries) {
+    if (e.index > durable) break;
+    apply_one(e, c.early);
+    ++c.applied_early;
+  }
+}
+
+void replica::apply_one(const core::entry& e, finish_result& out) {
+  if (e.type == core::entry_type::noop) {
+    state_.apply_noop(e.index);
+  } else {
+    out.applied.push_back({e.id(), state_.apply(e.index, e.data)});
+    applied_bytes_since_snapshot_ += e.data.size();
+  }
+  ++applied_since_snapshot_;
 }
 
 void replica::write(disk_job& job) {
@@ -100,21 +129,19 @@ finish_result replica::finish(cycle& c) {
                   "a snapshot accepted from the leader restores");
     state_ = std::move(*restored);
     applied_since_snapshot_ = applied_bytes_since_snapshot_ = 0;
+    last_snapshot_bytes_ = rd.snapshot->data->size();
     ++stats_.snapshots_restored;
   }
   if (rd.hard) log_.set_hard_state(*rd.hard);
+  rd.entries = std::move(c.job.batch.entries);
+  c.job.batch.entries.clear();
   log_.append(rd.entries);
   stats_.entries_persisted += rd.entries.size();
   if (c.job.batch.sync && (rd.snapshot || rd.hard || !rd.entries.empty())) ++stats_.syncs;
-  for (const core::entry& e : rd.committed_entries) {
-    if (e.type == core::entry_type::noop) {
-      state_.apply_noop(e.index);
-    } else {
-      out.applied.push_back({e.id(), state_.apply(e.index, e.data)});
-      applied_bytes_since_snapshot_ += e.data.size();
-    }
-    ++applied_since_snapshot_;
-  }
+  // Those begin() applied come first, so `applied` lists the whole Ready.
+  out.applied = std::move(c.early.applied);
+  c.early.applied.clear();
+  for (std::size_t i = c.applied_early; i < rd.committed_entries.size(); ++i) apply_one(rd.committed_entries[i], out);
   node_->advance(rd);
   in_cycle_ = false;
   ++stats_.readies;
@@ -125,7 +152,9 @@ finish_result replica::finish(cycle& c) {
 void replica::maybe_snapshot(finish_result& out) {
   const bool by_count = opts_.snapshot_entries != 0 && applied_since_snapshot_ >= opts_.snapshot_entries;
   const bool by_size = opts_.snapshot_bytes != 0 && applied_bytes_since_snapshot_ >= opts_.snapshot_bytes;
-  if ((by_count || by_size) && take_snapshot()) out.snapshot_taken = true;
+  const bool log_grown = static_cast<double>(applied_bytes_since_snapshot_) >=
+                         opts_.snapshot_log_ratio * static_cast<double>(last_snapshot_bytes_);
+  if ((by_count || by_size) && log_grown && take_snapshot()) out.snapshot_taken = true;
 }
 
 bool replica::snapshot_now() { return take_snapshot(); }
@@ -134,6 +163,7 @@ bool replica::take_snapshot() {
   const core::index_t at = state_.applied_index();
   if (at <= log_.latest_snapshot().last.index) return false;
   auto data = std::make_shared<const std::string>(state_.serialize());
+  last_snapshot_bytes_ = data->size();
   auto made = log_.create_snapshot(at, std::move(data));
   RAFTKV_ASSERT(made.has_value(), "a snapshot at the applied index is the newest");
   const core::snapshot snap = log_.latest_snapshot();
