@@ -38,6 +38,9 @@ class file {
   void sync_all();
   /// ftruncate(2) to `size` bytes.
   void truncate(std::uint64_t size);
+  /// fallocate(2): reserves `bytes` from offset 0 (the file reads as zeros up
+  /// to there). False when the file system cannot (the file is unchanged).
+  bool preallocate(std::uint64_t bytes) noexcept;
   /// Closes now (close errors are reported: they can carry a deferred write error).
   void close();
 

@@ -56,9 +56,12 @@ struct scan_result {
   std::vector<scanned_record> records{};  ///< every intact record, in file order
   std::uint64_t valid_bytes = 0;          ///< end of the last intact record
   std::optional<std::string> torn{};      ///< set when a torn tail follows valid_bytes: why
+  std::uint64_t zero_tail = 0;            ///< zero bytes after valid_bytes: unused preallocated space
 };
 
-/// Scans `bytes` (the content of `path`). A broken record is a torn tail when
+/// Scans `bytes` (the content of `path`). Zeros from a record boundary to the
+/// end are unused preallocated space (wal_options::preallocate), in any
+/// segment: no record starts with a zero length and a zero CRC. A broken record is a torn tail when
 /// `is_last` and nothing valid-looking follows it (only zeros or EOF after its
 /// claimed end, and no intact record starting anywhere after it); otherwise
 /// throws storage_error naming the path and offset.

@@ -68,6 +68,14 @@ void file::truncate(std::uint64_t size) {
   if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) throw_errno("cannot truncate", path_, errno);
 }
 
+bool file::preallocate(std::uint64_t bytes) noexcept {
+  int r = 0;
+  do {
+    r = ::fallocate(fd_, 0, 0, static_cast<off_t>(bytes));
+  } while (r != 0 && errno == EINTR);
+  return r == 0;
+}
+
 void file::close() {
   if (fd_ < 0) return;
   const int fd = fd_;

@@ -42,6 +42,15 @@ inline bool cut_segment(const std::filesystem::path& path, core::index_t from,
 
 wal::wal(std::filesystem::path dir, wal_options opts) : dir_(std::move(dir)), opts_(std::move(opts)) {}
 
+wal::~wal() {
+  if (!current_.is_open() || !preallocated_ || !buf_.empty()) return;
+  try {
+    current_.truncate(current_bytes_);
+  } catch (const storage_error&) {
+    // The zeros stay; recovery reads them as unused space.
+  }
+}
+
 void wal::check_usable() const {
   if (broken_)
     throw storage_error("wal in " + dir_.string() +
@@ -74,6 +83,8 @@ void wal::open_segment(core::index_t first, std::uint64_t base_seq, core::entry_
   // so only the newest segment can ever have a torn tail.
   flush();
   if (current_.is_open()) {
+    // Unused preallocated space goes (recovery would skip it anyway).
+    if (preallocated_) current_.truncate(current_bytes_);
     if (dirty_) {
       current_.sync_data();
       ++stats_.fsyncs;
@@ -83,7 +94,10 @@ void wal::open_segment(core::index_t first, std::uint64_t base_seq, core::entry_
   }
   const std::uint64_t seq = next_seq_++;
   std::filesystem::path path = dir_ / detail::segment_name(seq, first);
-  current_ = detail::file::open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND);
+  // Not O_APPEND: with preallocation the end of the file is not where the
+  // next record goes; the file offset is.
+  current_ = detail::file::open(path, O_WRONLY | O_CREAT | O_EXCL);
+  preallocated_ = opts_.preallocate && current_.preallocate(opts_.segment_bytes_max);
   segments_.push_back({seq, first, base_seq, 0, 0, std::move(path)});
   current_bytes_ = 0;
   dir_dirty_ = true;

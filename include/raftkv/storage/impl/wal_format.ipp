@@ -6,6 +6,7 @@
 #include <raftkv/storage/detail/wal_format.hpp>
 #include <raftkv/storage/error.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace raftkv::storage::detail {
@@ -133,6 +134,10 @@ scan_result scan_records(const std::filesystem::path& path, std::string_view byt
   while (off < bytes.size()) {
     std::uint64_t end = 0;
     if (auto why = check_record(bytes, off, record_bytes_max, end)) {
+      if (std::all_of(bytes.begin() + static_cast<std::ptrdiff_t>(off), bytes.end(), [](char c) { return c == '\0'; })) {
+        r.zero_tail = bytes.size() - off;
+        break;
+      }
       if (!is_last) throw_corrupt(path, off, *why + " in a segment that is not the newest");
       if (!is_torn_tail(bytes, off, end, record_bytes_max))
         throw_corrupt(path, off, *why + " with intact data after it");

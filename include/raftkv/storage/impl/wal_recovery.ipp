@@ -105,6 +105,7 @@ inline std::vector<recovered_segment> read_segments(const std::filesystem::path&
       sync_dir(dir);
       continue;
     }
+    if (scan.zero_tail != 0) truncate_durably(path, scan.valid_bytes);  // unused preallocated space
     if (scan.torn) {
       out.warnings.push_back("wal segment " + path.string() + ": torn tail at byte offset " +
                              std::to_string(scan.valid_bytes) + " (" + *scan.torn + "); cut " +
