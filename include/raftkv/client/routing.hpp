@@ -79,7 +79,10 @@ struct attempt {
 /// The knobs of the policy (client::options carries them).
 struct routing_policy {
   std::chrono::milliseconds backoff_base{50};   ///< the first backoff's upper bound
-  std::chrono::milliseconds backoff_max{1000};  ///< no backoff is longer
+  /// No backoff is longer: while a cluster elects (an election timeout, 1-2 s
+  /// by default) a client asks again within a quarter second of the new
+  /// leader, at most four times a second (etcd's client waits 25 ms).
+  std::chrono::milliseconds backoff_max{250};
   std::size_t max_hops = 64;                    ///< attempts per request, redirects included; >= 1
 };
 
