@@ -89,9 +89,10 @@ std::optional<cycle> replica::begin() {
 // finish().
 void replica::apply_durable(cycle& c) {
   if (c.rd.snapshot) return;
-  const core::index_t durable = log_.last_index();
   for (const core::entry& e : c.rd.committed_entries) {
-    if (e.index > durable) break;
+    // In the stable log with the same term: written and synced by an earlier cycle.
+    const auto t = log_.term(e.index);
+    if (!t || *t != e.term) break;
     apply_one(e, c.early);
     ++c.applied_early;
   }
