@@ -40,8 +40,9 @@ def load(path):
             kv = parse_kv(rest)
             rows.setdefault((sysname, op, int(conns)), []).append(
                 {"rps": float(kv["rps"]), "p50": int(kv["p50_us"]), "p90": int(kv["p90_us"]),
-                 "p99": int(kv["p99_us"]), "bad": int(kv["non2xx"]) + int(kv["errors"])})
-    return {k: {m: statistics.median(r[m] for r in v) for m in ("rps", "p50", "p90", "p99", "bad")} | {"n": len(v)}
+                 "p99": int(kv["p99_us"]), "bad": int(kv["non2xx"]) + int(kv["errors"]),
+                 "cpu": int(kv.get("cpu_us", "0"))})
+    return {k: {m: statistics.median(r[m] for r in v) for m in ("rps", "p50", "p90", "p99", "bad", "cpu")} | {"n": len(v)}
             for k, v in rows.items()}
 
 
@@ -54,8 +55,8 @@ def fmt_rps(x):
 
 
 def table(res, conns):
-    lines = ["| load | conns | raftkv ops/s | p50 ms | p99 ms | etcd ops/s | p50 ms | p99 ms | raftkv ÷ etcd |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| load | conns | raftkv ops/s | p50 ms | p99 ms | CPU µs/op | etcd ops/s | p50 ms | p99 ms | CPU µs/op | raftkv ÷ etcd |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for op in ("put", "get", "sget"):
         for c in conns:
             r = res.get(("raftkv", op, c))
@@ -64,16 +65,16 @@ def table(res, conns):
                 continue
             cells = [OPS[op], str(c)]
             for x in (r, e):
-                cells += [fmt_rps(x["rps"]), ms(x["p50"]), ms(x["p99"])] if x else ["–", "–", "–"]
+                cells += [fmt_rps(x["rps"]), ms(x["p50"]), ms(x["p99"]), f"{x['cpu']:.0f}"] if x else ["–"] * 4
             cells.append(f"**{r['rps'] / e['rps']:.1f}×**" if r and e else "–")
             lines.append("| " + " | ".join(cells) + " |")
     floor = [(c, res[("floor", "sget", c)]) for c in conns if ("floor", "sget", c) in res]
     if floor:
-        lines += ["", "| floor: nginx, 2-byte answer | conns | ops/s | p50 ms | p99 ms | raftkv stale GET ÷ nginx |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += ["", "| floor: nginx, 2-byte answer | conns | ops/s | p50 ms | p99 ms | CPU µs/op | raftkv stale GET ÷ nginx |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         for c, f in floor:
             r = res.get(("raftkv", "sget", c))
-            lines.append(f"| GET | {c} | {fmt_rps(f['rps'])} | {ms(f['p50'])} | {ms(f['p99'])} | "
+            lines.append(f"| GET | {c} | {fmt_rps(f['rps'])} | {ms(f['p50'])} | {ms(f['p99'])} | {f['cpu']:.0f} | "
                          + (f"**{r['rps'] / f['rps']:.2f}**" if r else "–") + " |")
     bad = [(k, v["bad"]) for k, v in res.items() if v["bad"] > 0]
     if bad:
@@ -185,7 +186,8 @@ def main():
     text = [BEGIN, "",
             f"Run of {datetime.date.today().isoformat()} on {a.machine}; "
             f"each load {a.duration} s, {a.runs} runs, the median run shown. Servers, wrk and "
-            "nginx share the machine's cores.", ""]
+            "nginx share the machine's cores. CPU µs/op: the CPU time (user + system, every "
+            "thread) of the system's processes during the load, over the requests answered; wrk's own is not counted.", ""]
     text += table(res, conns) + [""]
     text += targets(res, failover, memory) + [""]
     if failover:

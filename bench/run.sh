@@ -25,6 +25,7 @@ do_failover=1
 do_memory=1
 write_docs=1
 build=1
+server_override=""
 
 usage() {
   cat <<EOF
@@ -47,6 +48,8 @@ options:
   --quick            --duration 2 --runs 1 --failover 0 --memory-keys 0
   --no-docs          print the results, leave docs/ alone
   --no-build         use build-release/ as it is
+  --server PATH      another raftkv-server binary (e.g. an older commit's
+                     release build, for a before/after comparison)
   -h, --help         this text
 EOF
 }
@@ -62,6 +65,7 @@ while [ $# -gt 0 ]; do
     --quick) duration=2; runs=1; failover_trials=0; memory_keys=0; shift ;;
     --no-docs) write_docs=0; shift ;;
     --no-build) build=0; shift ;;
+    --server) server_override="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -93,7 +97,7 @@ if [ "$build" = 1 ]; then
   fi
   ninja -C "$bdir" tools/raftkv-server/raftkv-server tools/raftkv-client/raftkv-client >&2
 fi
-server="$bdir/tools/raftkv-server/raftkv-server"
+server="${server_override:-$bdir/tools/raftkv-server/raftkv-server}"
 client="$bdir/tools/raftkv-client/raftkv-client"
 [ -x "$server" ] && [ -x "$client" ] || { echo "bench/run.sh: no release build in $bdir (drop --no-build)" >&2; exit 1; }
 
@@ -120,6 +124,15 @@ work=$(mktemp -d /tmp/raftkv-bench-XXXXXX)
 pids=()
 cleanup() {
   local p
+  # TERM first: nginx's master takes its workers down with it (after a -9
+  # they would stay behind, busy, skewing the next run).
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    local alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
@@ -195,6 +208,7 @@ et_start() {
       --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token raftkv-bench \
       --log-level error --logger zap </dev/null >"$work/etcd-m$i.log" 2>&1 &
     pids+=($!)
+    sys_pids+=($!)
   done
 }
 et_is_leader() {
@@ -214,6 +228,22 @@ et_keys() {
 
 # -- loads ----------------------------------------------------------------------
 
+# CPU time (user + system, every thread) used so far by the given processes
+# and their children (nginx's workers), in clock ticks.
+cpu_ticks() {
+  local p c total=0
+  for p in "$@"; do
+    for c in $p $(ps -o pid= --ppid "$p" 2>/dev/null); do
+      [ -r "/proc/$c/stat" ] || continue
+      # Fields 14 and 15 (utime, stime) after the ")" that ends the name.
+      total=$((total + $(sed 's/^.*) //' "/proc/$c/stat" | awk '{print $12 + $13}')))
+    done
+  done
+  echo "$total"
+}
+clk_tck=$(getconf CLK_TCK)
+sys_pids=()  # the processes of the system under load, for cpu_ticks
+
 results="$work/results.tsv"
 : >"$results"
 lua="$root/bench/wrk/kv.lua"
@@ -227,11 +257,17 @@ run_wrk() {
 }
 
 measure() {  # measure SYSTEM OP PORT
-  local sys=$1 op=$2 port=$3 c r line
+  local sys=$1 op=$2 port=$3 c r line t0 t1 reqs cpu_us
   for c in $conns_list; do
     for r in $(seq 1 "$runs"); do
+      t0=$(cpu_ticks "${sys_pids[@]}")
       line=$(run_wrk "$sys" "$op" "$c" "$port" "$duration")
+      t1=$(cpu_ticks "${sys_pids[@]}")
       [ -n "$line" ] || { echo "bench/run.sh: wrk gave no result for $sys $op c=$c" >&2; exit 1; }
+      # The servers' CPU per answered request (the load generator's excluded).
+      reqs=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$line")
+      cpu_us=$(( reqs > 0 ? (t1 - t0) * 1000000 / clk_tck / reqs : 0 ))
+      line="$line cpu_us=$cpu_us"
       echo "  $sys $op c=$c run $r: ${line#RESULT }" >&2
       printf '%s\t%s\t%s\t%s\t%s\n' "$sys" "$op" "$c" "$r" "${line#RESULT }" >>"$results"
     done
@@ -271,6 +307,7 @@ http {
 EOF
   "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" </dev/null >/dev/null 2>&1 &
   pids+=($!)
+  sys_pids=($!)
   wait_until 10 curl -sf "http://127.0.0.1:$fb/kv/x" || { echo "bench/run.sh: nginx did not start" >&2; exit 1; }
   measure floor sget "$fb"
 fi
@@ -280,6 +317,7 @@ if [[ " $systems " == *" raftkv "* ]]; then
   rk_base=$(free_base 3)
   mkdir -p "$work/raftkv"
   for i in 1 2 3; do rk_start_node "$i"; done
+  sys_pids=("${rk_pid[1]}" "${rk_pid[2]}" "${rk_pid[3]}")
   wait_until 20 rk_leader || { echo "bench/run.sh: raftkv elected no leader" >&2; exit 1; }
   lp=$((rk_base + 1000 + $(rk_leader) - 1))
   preload raftkv "$lp" rk_keys
@@ -289,6 +327,7 @@ fi
 
 if [[ " $systems " == *" etcd "* ]]; then
   say "etcd $(etcd --version | sed -n 's/^etcd Version: //p'): 3 members"
+  sys_pids=()
   et_start
   wait_until 30 et_leader_port || { echo "bench/run.sh: etcd elected no leader" >&2; exit 1; }
   ep=$(et_leader_port)
@@ -338,8 +377,10 @@ if [ "$do_memory" = 1 ]; then
   wait_until 20 sh -c "curl -s http://127.0.0.1:$((mb + 1000))/v1/status | grep -q '\"role\":\"leader\"'" ||
     { echo "bench/run.sh: the memory node did not lead" >&2; exit 1; }
   t0=$SECONDS
+  n=0
   for _ in $(seq 1 40); do
-    BENCH_TARGET=raftkv BENCH_OP=put BENCH_ORDER=counter BENCH_KEYS="$memory_keys" \
+    # Keys are written in order, so the count says where to go on from.
+    BENCH_TARGET=raftkv BENCH_OP=put BENCH_ORDER=counter BENCH_KEYS="$memory_keys" BENCH_START="$n" \
       wrk -t1 -c64 -d10s --timeout 10s -s "$lua" "http://127.0.0.1:$((mb + 1000))" >/dev/null 2>&1 || true
     n=$(rk_keys $((mb + 1000)) || echo 0)
     [ "$n" -ge "$memory_keys" ] && break

@@ -5,7 +5,8 @@
 --   BENCH_KEYS    how many distinct keys (default 10000)
 --   BENCH_ORDER   random (default) | seq (the thread walks the key set in
 --                 order: the preload) | counter (raftkv PUTs of the keys
---                 k00000000, k00000001, ... made on the fly: the memory test)
+--                 k00000000, k00000001, ... made on the fly, from the
+--                 number BENCH_START on: the memory test)
 -- Keys are 9 random bytes from [a-z0-9], values 100 bytes; the same seed makes
 -- the same key set for every target. Requests are prepared once per thread,
 -- so a request costs one table lookup. done() prints one line
@@ -53,7 +54,10 @@ local requests = {}
 local counter = 0
 
 function init(args)
-  if order == "counter" then return end
+  if order == "counter" then
+    counter = tonumber(os.getenv("BENCH_START") or "0")
+    return
+  end
   local keys = make_keys()
   local json = { ["Content-Type"] = "application/json" }
   local plain = { ["Content-Type"] = "application/octet-stream" }
