@@ -158,3 +158,59 @@ TEST_CASE("replica: a data directory of another node or cluster is refused") {
   SUBCASE("another cluster") { other.cluster_id = "elsewhere"; }
   CHECK_THROWS_AS(server::replica::open(other), storage::storage_error);
 }
+
+TEST_CASE("replica: committed entries already durable are applied by begin(), before the cycle's write") {
+  temp_dir dir;
+  auto r = server::replica::open(single_node(dir.path()));
+  become_leader(*r);
+  REQUIRE(r->raft().propose(put(1, "a", "1")).has_value());
+  auto first = r->begin();
+  REQUIRE(first.has_value());
+  CHECK(first->early.applied.empty());  // not durable yet: nothing to apply before the write
+  r->write(first->job);
+  r->finish(*first);
+  // Entry "a" is durable and (one voter) committed; a new proposal shares the next Ready.
+  REQUIRE(r->raft().propose(put(2, "b", "2")).has_value());
+  auto next = r->begin();
+  REQUIRE(next.has_value());
+  CHECK(next->job.batch.entries.size() == 1);       // "b" still has to be written
+  REQUIRE(next->early.applied.size() == 1);          // "a" is applied already
+  CHECK(next->applied_early == next->rd.committed_entries.size());
+  CHECK(r->state().get("a").has_value());            // visible before the write
+  CHECK_FALSE(r->state().get("b").has_value());
+  r->write(next->job);
+  const auto out = r->finish(*next);
+  REQUIRE(out.applied.size() == 1);                  // finish() lists what begin() applied
+  CHECK(out.applied.front().id.index == next->rd.committed_entries.front().index);
+  settle(*r);
+  CHECK(r->state().get("b").has_value());
+}
+
+TEST_CASE("replica: a large store is not snapshotted again until the log has grown by a share of it") {
+  temp_dir dir;
+  auto opts = single_node(dir.path());
+  opts.snapshot_entries = 10;
+  opts.compact_keep = 5;
+  opts.snapshot_log_ratio = 1.0;  // the commands since the last snapshot must be as large as it
+  auto r = server::replica::open(opts);
+  become_leader(*r);
+  // 100 keys with 200-byte values: the first snapshot holds about 20 KB.
+  for (std::uint64_t i = 1; i <= 100; ++i) {
+    REQUIRE(r->raft().propose(put(i, "k" + std::to_string(i), std::string(200, 'x'))).has_value());
+    settle(*r);
+  }
+  const auto taken = r->stats().snapshots_taken;
+  REQUIRE(taken >= 1);
+  // 30 small writes (far more than snapshot_entries, far fewer bytes than the snapshot): none.
+  for (std::uint64_t i = 101; i <= 130; ++i) {
+    REQUIRE(r->raft().propose(put(i, "k1", "s")).has_value());
+    settle(*r);
+  }
+  CHECK(r->stats().snapshots_taken == taken);
+  // Large writes until their bytes pass the snapshot's size: one more.
+  for (std::uint64_t i = 131; i <= 260 && r->stats().snapshots_taken == taken; ++i) {
+    REQUIRE(r->raft().propose(put(i, "k2", std::string(400, 'y'))).has_value());
+    settle(*r);
+  }
+  CHECK(r->stats().snapshots_taken == taken + 1);
+}

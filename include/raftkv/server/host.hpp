@@ -1,10 +1,11 @@
 // raftkv/server/host.hpp: the runtime of one raftkv-server node (bodies in
 // server/impl/host.ipp, compiled with Asio by lib/server_net.cpp).
 //
-// One io_context thread runs everything except disk IO: the tick timer, the
-// peer transport, the HTTP API, and the driver that feeds the replica's Ready
-// cycle. Disk jobs run on a storage::sync_thread and post their completion
-// back, so sockets are served while an fsync runs. Only that one thread
+// One io_context thread runs everything except disk syncs: the tick timer,
+// the peer transport, the HTTP API, and the driver that feeds the replica's
+// Ready cycle. Disk jobs that sync run on a storage::sync_thread and post
+// their completion back, so sockets are served while an fsync runs; a job
+// that only records a commit index (no sync) is written in place. Only that one thread
 // touches the replica; HTTP handlers wait for their outcome on a per-request
 // timer that the driver cancels when the outcome is known.
 #pragma once

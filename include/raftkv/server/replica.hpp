@@ -118,7 +118,8 @@ class replica {
   const core::node& raft() const { return *node_; }
   /// The log as persisted by the last finish() (the core's unstable tail not included).
   const core::memory_storage& stable_log() const { return log_; }
-  /// The state machine, as of the last finish().
+  /// The state machine, as of the last begin() or finish() (begin() applies
+  /// what was durable already).
   const kv::state_machine& state() const { return state_; }
   /// Warnings from recovery (a torn tail cut off, with file and offset).
   const std::vector<std::string>& recovery_warnings() const { return warnings_; }
@@ -129,12 +130,15 @@ class replica {
   /// Takes the next Ready when the core has one and no cycle is open.
   std::optional<cycle> begin();
   /// Persists a cycle's job: ONE sync for the whole batch. Runs on the disk
-  /// thread (the only one touching files). Throws storage::storage_error; the
-  /// process must then stop (a failed fsync cannot be retried).
+  /// thread, or on the caller's when the job syncs nothing (job.batch.sync
+  /// false, nothing to save or compact: a commit index record, written
+  /// without a sync and never rolling a WAL segment over). Never two at once.
+  /// Throws storage::storage_error; the process must then stop (a failed
+  /// fsync cannot be retried).
   void write(disk_job& job);
   /// Completes a cycle once write() returned: updates the in-memory log,
-  /// restores or applies the state machine, advances the core, and maybe
-  /// takes a snapshot.
+  /// restores the state machine or applies what begin() did not, advances
+  /// the core, and maybe takes a snapshot.
   finish_result finish(cycle& c);
   /// True between begin() and finish().
   bool in_cycle() const { return in_cycle_; }
@@ -150,7 +154,7 @@ class replica {
   bool take_snapshot();
 
   replica_options opts_;
-  storage::disk disk_;                   ///< touched only by write() (the disk thread) and open()
+  storage::disk disk_;                   ///< touched only by write() (one at a time) and open()
   core::memory_storage log_;             ///< what the core reads; mirrors the WAL after each finish()
   kv::state_machine state_;              ///< applied through log_.latest... applied index
   std::unique_ptr<core::node> node_;     ///< reads log_

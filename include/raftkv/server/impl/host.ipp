@@ -277,7 +277,7 @@ void host::note_ready(const core::ready& rd) {
       last_leader_ = rd.soft->leader;
     }
     // Proposals made while we led may or may not commit under the next
-    // leader. Those this Ready applies are answered first (on_written).
+    // leader. Those this Ready applies are answered first (finish_cycle).
     if (rd.soft->state != core::role::leader) lost_leadership_ = true;
   }
 }

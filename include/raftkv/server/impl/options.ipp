@@ -98,7 +98,7 @@ parse_result parse_server_options(int argc, const char* const argv[], bool stdou
       ("tick-ms", po::value(&o.tick_ms)->default_value(100), "milliseconds per Raft tick")
       ("heartbeat-ticks", po::value(&o.heartbeat_ticks)->default_value(3), "leader heartbeat interval, in ticks")
       ("election-ticks", po::value(&o.election_ticks)->default_value(10), "election timeout, in ticks (randomized up to twice this)")
-      ("snapshot-entries", po::value(&o.snapshot_entries)->default_value(10000), "applied entries between snapshots")
+      ("snapshot-entries", po::value(&o.snapshot_entries)->default_value(10000), "applied entries between snapshots, at least (a large store also waits until the writes since the last snapshot amount to a quarter of its size)")
       ("compact-keep", po::value(&o.compact_keep)->default_value(1000), "log entries kept behind a snapshot")
       ("max-body-bytes", po::value(&o.max_body_bytes)->default_value(1 << 20), "largest HTTP request body")
       ("request-timeout-ms", po::value(&o.request_timeout_ms)->default_value(5000), "a request not answered by then gets 504")

@@ -159,7 +159,11 @@ void wal::set_hard_state(const core::hard_state& hs) {
   check_usable();
   try {
     hard_ = hs;
-    write_record(detail::rec_hard_state, detail::encode_hard_state(hs), true);
+    // Never rolls over: a batch that only records a commit index is written
+    // without a sync (on the caller's thread, server::host), and opening a
+    // segment syncs the old one. Entries roll segments over; these few bytes
+    // may run past segment_bytes_max until the next one does.
+    write_record(detail::rec_hard_state, detail::encode_hard_state(hs), false);
   } catch (...) {
     broken_ = true;
     throw;
