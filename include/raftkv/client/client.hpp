@@ -55,8 +55,9 @@ struct options {
   std::chrono::milliseconds status_timeout{1000};    ///< one GET /v1/status (no retries)
   std::chrono::milliseconds backoff_base{50};        ///< see routing_policy
   std::chrono::milliseconds backoff_max{250};        ///< see routing_policy
-  /// Attempts per request (>= 1). With backoffs of at most 250 ms, 256 hops
-  /// outlast a minute-long outage: the deadline is what normally ends a request.
+  /// Attempts per request (>= 1). With backoffs of 125-250 ms once grown,
+  /// 256 hops last 30-60 s of outage: the deadline (10 s by default) is what
+  /// normally ends a request.
   std::size_t max_hops = 256;
   std::uint64_t client_id = 0;                       ///< the first session's id; 0: random
   std::size_t max_writes_in_flight = 64;             ///< concurrent writes (one session each); more fail at once

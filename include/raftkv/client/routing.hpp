@@ -81,9 +81,9 @@ struct routing_policy {
   std::chrono::milliseconds backoff_base{50};   ///< the first backoff's upper bound
   /// No backoff is longer: while a cluster elects (an election timeout, 1-2 s
   /// by default) a client asks again within a quarter second of the new
-  /// leader, at most four times a second (etcd's client waits 25 ms).
+  /// leader, four to eight times a second (etcd's client waits 25 ms).
   std::chrono::milliseconds backoff_max{250};
-  std::size_t max_hops = 64;                    ///< attempts per request, redirects included; >= 1
+  std::size_t max_hops = 256;                   ///< attempts per request, redirects included; >= 1
 };
 
 /// The n-th backoff (n >= 1) for a policy: uniform in [c/2, c] with
