@@ -4,9 +4,9 @@
 Reads `perf report --no-children --sort comm,dso,sym --stdio -g none` text
 (from a system-wide `perf record -a` taken while wrk ran) on stdin and
 prints, for the processes named on the command line (default raftkv-server),
-the share of their samples in each category below. With --per-op N and
---cpu-us U (the CPU µs per request measured by bench/run.sh) it also prints
-the µs per request of each category.
+the share of their samples in each category below. With --cpu-us U (the CPU
+µs per request that bench/profile.sh measured) it also prints the µs per
+request of each category.
 """
 import argparse
 import re

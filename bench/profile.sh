@@ -49,11 +49,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+base=""
 for _ in $(seq 1 200); do
-  base=$((20000 + RANDOM % 20000))
-  port_free "$base" && port_free $((base + 1)) && port_free $((base + 2)) &&
-    port_free $((base + 1000)) && port_free $((base + 1001)) && port_free $((base + 1002)) && break
+  b=$((20000 + RANDOM % 20000))
+  if port_free "$b" && port_free $((b + 1)) && port_free $((b + 2)) &&
+    port_free $((b + 1000)) && port_free $((b + 1001)) && port_free $((b + 1002)); then
+    base=$b
+    break
+  fi
 done
+[ -n "$base" ] || { echo "bench/profile.sh: no free ports on 127.0.0.1" >&2; exit 1; }
 peers="1=127.0.0.1:$base,2=127.0.0.1:$((base + 1)),3=127.0.0.1:$((base + 2))"
 for i in 1 2 3; do
   "$server" --id "$i" --peers "$peers" --headless --data-dir "$work/node-$i" --log-file "$work/node-$i.log" \
@@ -83,13 +88,20 @@ ticks() {
 t=1
 [ "$conns" -ge 16 ] && t=2
 c0=$(ticks)
-perf record -a -F 999 -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
+perf record -a -F 999 -o "$work/perf.data" -- sleep "$seconds" >"$work/perf.log" 2>&1 &
 perf_pid=$!
 line=$(BENCH_OP=$op wrk -t"$t" -c"$conns" -d"${seconds}s" -s "$lua" "http://127.0.0.1:$leader" | grep '^RESULT')
 wait "$perf_pid" || true
 c1=$(ticks)
+[ -n "$line" ] || { echo "bench/profile.sh: wrk gave no result" >&2; exit 1; }
 reqs=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$line")
+[ "$reqs" -gt 0 ] || { echo "bench/profile.sh: no request was answered: ${line#RESULT }" >&2; exit 1; }
 cpu_us=$(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / reqs ))
+if [ ! -s "$work/perf.data" ]; then
+  echo "bench/profile.sh: perf recorded nothing: $(tail -1 "$work/perf.log")" >&2
+  echo "  (system-wide sampling needs root or: sysctl kernel.perf_event_paranoid=-1)" >&2
+  exit 1
+fi
 echo "$op, $conns connections: ${line#RESULT }"
 echo "cluster CPU per request: $cpu_us us (3 servers, every thread; wrk not counted)"
 perf report -i "$work/perf.data" --no-children --sort comm,dso,sym --stdio -g none 2>/dev/null >"$work/report.txt"

@@ -185,7 +185,7 @@ def main():
         memory = parse_kv(open(a.memory).read())
     text = [BEGIN, "",
             f"Run of {datetime.date.today().isoformat()} on {a.machine}; "
-            f"each load {a.duration} s, {a.runs} runs, the median run shown. Servers, wrk and "
+            f"each load {a.duration} s, {a.runs} runs; every figure is the median of its runs. Servers, wrk and "
             "nginx share the machine's cores. CPU µs/op: the CPU time (user + system, every "
             "thread) of the system's processes during the load, over the requests answered; wrk's own is not counted.", ""]
     text += table(res, conns) + [""]

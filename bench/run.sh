@@ -3,7 +3,7 @@
 # machine, under the same wrk loads, in one run. Writes the results table and
 # the plots into docs/benchmarks.md and docs/img/ (see that page).
 #
-#   bench/run.sh                 # everything: ~15 min on 2 cores
+#   bench/run.sh                 # everything: ~20 min on 2 cores
 #   bench/run.sh --quick         # 1 run of 2 s per load, no failover/memory
 #   bench/run.sh --help
 #
@@ -138,6 +138,12 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# A process waited for leaves the list: its PID may be reused by then.
+forget_pid() {
+  local keep=() p
+  for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  pids=("${keep[@]}")
+}
 trap 'exit 130' INT TERM
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -355,6 +361,7 @@ if [ "$do_failover" = 1 ] && [[ " $systems " == *" raftkv "* ]]; then
     echo "  trial $t: leader $l killed, next write acknowledged after $ms ms" >&2
     echo "$ms" >>"$failover_file"
     wait "${rk_pid[$l]}" 2>/dev/null || true
+    forget_pid "${rk_pid[$l]}"
     rk_start_node "$l"
     # The restarted node must be back before the next trial can kill anyone.
     wait_until 20 curl -sf "http://127.0.0.1:$((rk_base + 1000 + l - 1))/v1/status" || true
@@ -389,12 +396,14 @@ if [ "$do_memory" = 1 ]; then
   [ "$n" -ge "$memory_keys" ] || { echo "bench/run.sh: the memory node holds $n of $memory_keys keys" >&2; exit 1; }
   rss_kb=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\) kB/\1/p' "/proc/$mpid/status")
   raw=$((memory_keys * (9 + 100)))
-  disk_kb=$(du -sk "$mdir" | cut -f1)
-  echo "  $n keys loaded in ${load_s}s; RSS $((rss_kb / 1024)) MiB for $((raw / 1048576)) MiB of keys and values; data dir $((disk_kb / 1024)) MiB" >&2
+  echo "  $n keys loaded in ${load_s}s; RSS $((rss_kb / 1024)) MiB for $((raw / 1048576)) MiB of keys and values" >&2
   restarts=""
   for r in 1 2 3; do
     kill -TERM "$mpid"
     wait "$mpid" 2>/dev/null || true
+    forget_pid "$mpid"
+    # Measured stopped: a running node's open WAL segment is preallocated.
+    if [ "$r" = 1 ]; then disk_kb=$(du -sk "$mdir" | cut -f1); fi
     last=$(printf 'k%08d' $((memory_keys - 1)))
     t0=$(date +%s%N)
     "$server" "${mem_flags[@]}" </dev/null >/dev/null 2>&1 &
