@@ -162,7 +162,18 @@ void host::on_peer_message(core::message m) {
 }
 
 void host::pump() {
+  // Readies with nothing to sync are finished here, one after the other; after
+  // this many the rest waits for a posted pump(), so sockets and timers are
+  // served between them whatever the core keeps producing.
+  constexpr int max_inline_cycles = 16;
+  int inline_cycles = 0;
   while (!stopped_ && !fatal_ && !cycle_) {
+    if (inline_cycles == max_inline_cycles) {
+      asio::post(ex_, [this, alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.expired()) pump();
+      });
+      return;
+    }
     auto c = rep_->begin();
     if (!c) return;
     cycle_ = std::move(c);
@@ -187,6 +198,7 @@ void host::pump() {
         err = e.what();
       }
       finish_cycle(err, 0);
+      ++inline_cycles;
       continue;
     }
     cycle* cp = &*cycle_;
