@@ -172,6 +172,9 @@ TEST_CASE("playground: without a terminal it says how to start the pieces by han
 
 TEST_CASE("playground: busy ports are named; stop typed in its own shell window stops everything") {
   playground pg;
+  // The first one's nodes listen (a slow start, as under ASan, must not leave
+  // its ports free for the second one to take).
+  REQUIRE(pg.leader() != 0);
   // A second playground (another tmux server) on the same ports.
   auto [busy_ok, busy] = sh("env RAFTKV_SERVER=" + shell_quote(server_binary()) + " RAFTKV_CLIENT=" +
                             shell_quote(client_binary()) + " RAFTKV_PLAYGROUND_TMUX=" +
@@ -184,7 +187,6 @@ TEST_CASE("playground: busy ports are named; stop typed in its own shell window 
   CHECK(busy.find("pick other ports with --base-port") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(pg.dir() / "other"));  // nothing made
 
-  REQUIRE(pg.leader() != 0);
   pg.line("shell", "bash " + shell_quote(playground_script()) + " stop");
   CHECK(eventually([&] { return nothing_runs_in(pg.dir()) && all_down(pg.peer_port(1)); }, 20s));
   CHECK(eventually([&] { return !sh(pg.tmux() + " has-session").first; }, 10s));
