@@ -90,7 +90,6 @@ class response {
   }
   void keep_alive(bool on) { keep_alive_ = on; }
   bool keep_alive() const { return keep_alive_; }
-  http::status result() const { return status_; }
   std::string& body() { return body_; }
   const std::string& body() const { return body_; }
   /// The status line, headers and body (Content-Length from the body).
