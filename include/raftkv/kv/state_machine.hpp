@@ -49,6 +49,7 @@
 #include <raftkv/core/types.hpp>
 #include <raftkv/error.hpp>
 #include <raftkv/kv/command.hpp>
+#include <raftkv/kv/detail/key_table.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -195,16 +196,6 @@ class state_machine {
   };
   using session_map = std::map<std::uint64_t, session>;
 
-  /// A key's value and revisions, as data_ holds them. Invariant:
-  /// 1 <= create_revision <= mod_revision <= revision_, and
-  /// 1 <= version <= mod_revision - create_revision + 1.
-  struct record {
-    std::string value{};
-    std::uint64_t create_revision = 0;
-    std::uint64_t mod_revision = 0;
-    std::uint64_t version = 0;
-    friend bool operator==(const record&, const record&) = default;
-  };
 
   /// Makes `index` the applied index (asserts it is past the current one)
   /// and drops the sessions that expire at it.
@@ -228,7 +219,9 @@ class state_machine {
   /// The store. Invariant: keys are 1 ..= max_key_bytes bytes and values at
   /// most max_value_bytes; every record keeps its invariant. Updated only by
   /// execute() and restore().
-  std::map<std::string, record, std::less<>> data_;
+  /// The keys. Invariant per key: 1 <= create_revision <= mod_revision <=
+  /// revision_, and 1 <= version <= mod_revision - create_revision + 1.
+  detail::key_table data_;
   std::uint64_t bytes_ = 0;          ///< sum of key and value sizes in data_; kept by execute()
   core::index_t applied_index_ = 0;  ///< last applied entry; only grows (advance_to())
   /// Writes that changed the store; only grows, by one per change (execute()).

@@ -103,31 +103,29 @@ void state_machine::apply_noop(core::index_t index) { advance_to(index); }
 apply_result state_machine::execute(core::index_t index, command&& c) {
   apply_result r{.status = apply_status::ok, .index = index};
   auto it = data_.lower_bound(c.key);
-  const bool found = it != data_.end() && it->first == c.key;
-  r.previous_mod_revision = found ? it->second.mod_revision : 0;
+  const bool found = it != data_.end() && it->key() == c.key;
+  r.previous_mod_revision = found ? it->mod_revision : 0;
   if (c.expected && *c.expected != r.previous_mod_revision) {
     r.status = apply_status::cas_failed;  // etcd's failed Txn compare: nothing changes
   } else if (c.op == op_kind::put) {
     const std::uint64_t rev = ++revision_;
     bytes_ += c.value.size();
     if (found) {
-      record& rec = it->second;
-      bytes_ -= rec.value.size();
-      r.previous = std::exchange(rec.value, std::move(c.value));
-      rec.mod_revision = rev;
-      ++rec.version;
+      bytes_ -= it->value().size();
+      r.previous = std::string(it->value());
+      const std::uint64_t create = it->create_revision;
+      const std::uint64_t version = it->version + 1;
+      data_.replace(it, detail::key_block::make(c.key, c.value, create, rev, version));
     } else {
       bytes_ += c.key.size();
-      data_.emplace_hint(it, std::move(c.key),
-                         record{.value = std::move(c.value), .create_revision = rev,
-                                .mod_revision = rev, .version = 1});
+      data_.insert_before(it, detail::key_block::make(c.key, c.value, rev, rev, 1));
     }
   } else if (!found) {
     r.status = apply_status::not_found;
   } else {
     ++revision_;
-    bytes_ -= it->first.size() + it->second.value.size();
-    r.previous = std::move(it->second.value);
+    bytes_ -= it->key().size() + it->value().size();
+    r.previous = std::string(it->value());
     data_.erase(it);
   }
   r.revision = revision_;
@@ -153,10 +151,9 @@ void state_machine::touch(session_map::iterator it, core::index_t index) {
 
 namespace {
 
-template <class Record>
-key_value to_key_value(const std::string& key, const Record& rec) {
-  return {.key = key, .value = rec.value, .create_revision = rec.create_revision,
-          .mod_revision = rec.mod_revision, .version = rec.version};
+key_value to_key_value(const detail::key_block& b, std::size_t value_bytes_max = SIZE_MAX) {
+  return {.key = std::string(b.key()), .value = std::string(b.value().substr(0, value_bytes_max)),
+          .create_revision = b.create_revision, .mod_revision = b.mod_revision, .version = b.version};
 }
 
 }  // namespace
@@ -164,14 +161,14 @@ key_value to_key_value(const std::string& key, const Record& rec) {
 std::optional<key_value> state_machine::get(std::string_view key) const {
   auto it = data_.find(key);
   if (it == data_.end()) return std::nullopt;
-  return to_key_value(it->first, it->second);
+  return to_key_value(*it);
 }
 
 std::vector<key_value> state_machine::list(std::string_view prefix, std::size_t limit) const {
   std::vector<key_value> out;
   for (auto it = data_.lower_bound(prefix);
-       it != data_.end() && out.size() < limit && it->first.starts_with(prefix); ++it) {
-    out.push_back(to_key_value(it->first, it->second));
+       it != data_.end() && out.size() < limit && it->key().starts_with(prefix); ++it) {
+    out.push_back(to_key_value(*it));
   }
   return out;
 }
@@ -181,10 +178,7 @@ std::vector<key_value> state_machine::page(std::size_t offset, std::size_t limit
   std::vector<key_value> out;
   if (offset >= data_.size()) return out;
   auto it = std::next(data_.begin(), static_cast<std::ptrdiff_t>(offset));
-  for (; it != data_.end() && out.size() < limit; ++it) {
-    const record& r = it->second;
-    out.push_back({it->first, r.value.substr(0, value_bytes_max), r.create_revision, r.mod_revision, r.version});
-  }
+  for (; it != data_.end() && out.size() < limit; ++it) out.push_back(to_key_value(*it, value_bytes_max));
   return out;
 }
 
@@ -207,12 +201,12 @@ std::string state_machine::serialize() const {
   detail::put_u64(out, applied_index_);
   detail::put_u64(out, revision_);
   detail::put_u64(out, data_.size());
-  for (const auto& [key, rec] : data_) {
-    detail::put_bytes(out, key);
-    detail::put_bytes(out, rec.value);
-    detail::put_u64(out, rec.create_revision);
-    detail::put_u64(out, rec.mod_revision);
-    detail::put_u64(out, rec.version);
+  for (const detail::key_block& b : data_) {
+    detail::put_bytes(out, b.key());
+    detail::put_bytes(out, b.value());
+    detail::put_u64(out, b.create_revision);
+    detail::put_u64(out, b.mod_revision);
+    detail::put_u64(out, b.version);
   }
   detail::put_u64(out, sessions_.size());
   for (const auto& [id, s] : sessions_) {
@@ -262,16 +256,14 @@ bool state_machine::read_keys(detail::reader& r, state_machine& sm) {
     const std::uint64_t mod = r.get_u64();
     const std::uint64_t version = r.get_u64();
     // Strictly ascending keys: the order serialize() writes, so every key goes
-    // at the end of the map (O(1) with the hint) and duplicates are rejected.
+    // at the end of the table (O(1)) and duplicates are rejected.
     if (!r.ok() || key.empty() || (i > 0 && key <= previous)) return false;
     // Each put since the creation took its own revision. That no two keys
     // share a revision is not checked: it would cost a sort of all of them.
     const bool revisions_ok = create >= 1 && create <= mod && mod <= sm.revision_ &&
                               version >= 1 && version - 1 <= mod - create;
     if (!revisions_ok) return false;
-    sm.data_.emplace_hint(sm.data_.end(), std::string(key),
-                          record{.value = std::string(value), .create_revision = create,
-                                 .mod_revision = mod, .version = version});
+    sm.data_.insert_before(sm.data_.end(), detail::key_block::make(key, value, create, mod, version));
     sm.bytes_ += key.size() + value.size();
     previous = key;
   }
