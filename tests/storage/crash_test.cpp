@@ -140,7 +140,7 @@ acked check_recovery(const fs::path& dir, const acked& m, std::map<std::string, 
   }
   const recovered& r = d->recovered_state();
   for (const std::string& w : r.warnings)
-    for (const char* kind : {"torn", "interrupted cut", "superseded", "restarts after"})
+    for (const char* kind : {"torn", "interrupted cut", "superseded", "restarts after", "term raised"})
       warnings[kind] += w.find(kind) != std::string::npos ? 1 : 0;
   const index_t s = r.snap.last.index;
   CHECK(s >= m.snap.index);
@@ -234,7 +234,8 @@ TEST_CASE("acknowledged writes survive SIGKILL at random moments") {
   MESSAGE(done << " kills, " << acks << " acks, last index " << (model.log.empty() ? model.snap.index : model.log.rbegin()->first)
                 << ", " << secs << " s; recoveries that cut a torn tail " << warnings["torn"]
                 << ", finished a cut " << warnings["interrupted cut"] << ", removed a superseded segment "
-                << warnings["superseded"] << ", realigned after a snapshot " << warnings["restarts after"]);
+                << warnings["superseded"] << ", realigned after a snapshot " << warnings["restarts after"]
+                << ", raised the term to the log's " << warnings["term raised"]);
   CHECK(done == kills);
   CHECK(acks > kills);
 }

@@ -142,13 +142,59 @@ TEST_CASE("a restored snapshot file without its wal marker realigns the log afte
     CHECK(r.snap.last.index == 50);
     CHECK(r.entries.empty());
     CHECK(r.hard.commit == 50);
-    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.hard.term == 3);  // the snapshot's term: the hard state record never came
+    REQUIRE(r.warnings.size() == 2);
     CHECK(r.warnings[0].find("restarts after it") != std::string::npos);
+    CHECK(r.warnings[1].find("term raised from 1 to 3") != std::string::npos);
     d.write({.entries = make_entries(3, 51, 52)});
   }
   disk d = disk::open(t.path(), me);
   CHECK(d.recovered_state().entries == make_entries(3, 51, 52));
   CHECK(d.recovered_state().warnings.empty());
+}
+
+TEST_CASE("a log holding a newer term than its hard state raises the term on recovery, with no vote") {
+  // What a crash mid-batch can leave: entries of term 5 synced by a segment
+  // rollover, the batch's hard state record (term 5) lost.
+  temp_dir t;
+  {
+    disk d = disk::open(t.path(), me);
+    d.write({.hard = hard_state{4, 2, 3}, .entries = make_entries(4, 1, 3)});
+    d.write({.entries = make_entries(5, 4, 6)});
+  }
+  {
+    disk d = disk::open(t.path(), me);
+    const recovered& r = d.recovered_state();
+    CHECK(r.entries == [] {
+      auto e = make_entries(4, 1, 3);
+      for (const auto& x : make_entries(5, 4, 6)) e.push_back(x);
+      return e;
+    }());
+    CHECK(r.hard == hard_state{5, raftkv::core::no_node, 3});
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].find("term raised from 4 to 5") != std::string::npos);
+  }
+  disk again = disk::open(t.path(), me);  // the raised term was written down
+  CHECK(again.recovered_state().hard == hard_state{5, raftkv::core::no_node, 3});
+  CHECK(again.recovered_state().warnings.empty());
+  // The same for a restored snapshot whose term is newer than the hard state.
+  temp_dir t2;
+  {
+    disk d2 = disk::open(t2.path(), me);
+    d2.write({.hard = hard_state{4, 2, 3}, .entries = make_entries(4, 1, 3)});
+    d2.write({.restored = make_snapshot(6, 10)});
+  }
+  disk d2 = disk::open(t2.path(), me);
+  CHECK(d2.recovered_state().hard == hard_state{6, raftkv::core::no_node, 10});
+  // A consistent directory is left alone: no warning, the vote kept.
+  temp_dir t3;
+  {
+    disk d3 = disk::open(t3.path(), me);
+    d3.write({.hard = hard_state{5, 2, 3}, .entries = make_entries(5, 1, 3)});
+  }
+  disk d3 = disk::open(t3.path(), me);
+  CHECK(d3.recovered_state().hard == hard_state{5, 2, 3});
+  CHECK(d3.recovered_state().warnings.empty());
 }
 
 TEST_CASE("sync_thread runs jobs in FIFO order") {

@@ -49,6 +49,20 @@ recovered reconcile(const std::filesystem::path& dir, core::snapshot snap, wal_c
     throw storage_error(where + "hard state commit " + std::to_string(r.hard.commit) +
                         " is past the last entry " + std::to_string(last));
   r.hard.commit = std::max(r.hard.commit, s);
+  // A batch cut short by a crash can leave entries or a restored snapshot of
+  // a new term on disk without the hard state record that follows them (a
+  // segment rolling over, or the snapshot file, is synced first). None of it
+  // was acknowledged: the batch's sync never returned. The log holds that
+  // term, so the node's term rises to it, as on any message of a newer term
+  // (§5.1), with no vote: a vote in it would have been made durable first.
+  core::term_t newest = snap.last.term;
+  for (const core::entry& e : r.entries) newest = std::max(newest, e.term);
+  if (newest > r.hard.term) {
+    r.warnings.push_back(where + "term raised from " + std::to_string(r.hard.term) + " to " +
+                         std::to_string(newest) + ", the newest in the log (a write was interrupted)");
+    r.hard.term = newest;
+    r.hard.vote = core::no_node;
+  }
   r.snap = std::move(snap);
   return r;
 }
@@ -65,8 +79,10 @@ disk disk::open(const std::filesystem::path& dir, const identity& id, const opti
   bool realign = false;
   recovered rec = reconcile(dir, std::move(snap), std::move(contents), realign);
   disk out(std::move(d), std::move(w), opts);
-  if (realign) {
-    out.wal_.mark_snapshot(rec.snap.last);
+  if (realign) out.wal_.mark_snapshot(rec.snap.last);
+  if (realign || !(rec.hard == out.wal_.hard_state())) {
+    // What reconcile() settled (a raised term or commit) is written down, so
+    // the next recovery starts from it and warns no more.
     out.wal_.set_hard_state(rec.hard);
     out.wal_.sync();
   }
