@@ -30,6 +30,7 @@ enum class errc {
   read_dropped = 12,        ///< a ReadIndex request was abandoned (leadership changed)
   bad_command = 13,         ///< a KV command's bytes or fields are malformed (kv/command.hpp)
   bad_snapshot = 14,        ///< a KV snapshot is truncated, corrupt or of an unknown version
+  snapshot_unreadable = 15, ///< the newest snapshot's data could not be read back from its file
 };
 
 /// The category naming raftkv's outcomes ("raftkv").

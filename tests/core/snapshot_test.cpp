@@ -38,7 +38,7 @@ std::size_t count(const std::vector<message>& ms, message_type t) {
 }
 
 std::size_t chunks_of(cluster& c, node_id leader) {
-  const snapshot s = c.at(leader).disk.latest_snapshot();
+  const snapshot s = c.at(leader).disk.latest_snapshot().value();
   return static_cast<std::size_t>((s.size_bytes() + chunk_bytes - 1) / chunk_bytes);
 }
 
@@ -48,7 +48,7 @@ TEST_CASE("§7: a follower behind the leader's first index catches up by snapsho
   throwing_asserts guard;
   cluster c = compacting_cluster();
   leave_node3_behind(c, 30);
-  const index_t snap_index = c.at(1).disk.latest_snapshot().last.index;
+  const index_t snap_index = c.at(1).disk.latest_snapshot_id().index;
   CHECK(snap_index >= 30);
   const std::size_t chunks = chunks_of(c, 1);
   REQUIRE(chunks > 3);
@@ -276,7 +276,7 @@ TEST_CASE("§7: a node restarted after compaction resumes from its snapshot with
     c.stabilize();
   }
   const auto before = c.at(2).applied_data();
-  const index_t snap = c.at(2).disk.latest_snapshot().last.index;
+  const index_t snap = c.at(2).disk.latest_snapshot_id().index;
   REQUIRE(snap >= 20);
   CHECK(c.at(2).disk.first_index() == snap - 3 + 1);  // three entries kept behind it
   c.crash(2);
@@ -321,4 +321,90 @@ TEST_CASE("§7: a snapshot the state machine refuses leaves the log alone and is
     c.stabilize();
   }
   CHECK(checked == 2);
+}
+
+TEST_CASE("storage: released snapshot data is read back through the loader, one copy shared") {
+  throwing_asserts guard;
+  raftkv::core::memory_storage s;
+  s.append(std::vector<raftkv::core::entry>{{.term = 1, .index = 1}, {.term = 2, .index = 2}});
+  REQUIRE(s.create_snapshot(2, std::make_shared<const std::string>("state at 2")).has_value());
+  CHECK(s.holds_snapshot_data());
+  int loads = 0;
+  bool fail = false;
+  s.set_snapshot_loader([&](raftkv::core::entry_id id) -> raftkv::result<std::shared_ptr<const std::string>> {
+    ++loads;
+    CHECK(id == raftkv::core::entry_id{2, 2});
+    if (fail) return raftkv::make_error_code(raftkv::errc::snapshot_unreadable);
+    return std::make_shared<const std::string>("state at 2");
+  });
+  s.release_snapshot_data({1, 2});  // not the newest snapshot's id: kept
+  CHECK(s.holds_snapshot_data());
+  s.release_snapshot_data({2, 2});
+  CHECK_FALSE(s.holds_snapshot_data());
+  CHECK(s.latest_snapshot_id() == raftkv::core::entry_id{2, 2});
+  CHECK(loads == 0);  // the id alone never reads
+  {
+    const auto a = s.latest_snapshot();
+    REQUIRE(a.has_value());
+    CHECK(*a->data == "state at 2");
+    const auto b = s.latest_snapshot();  // while `a` is held: the same bytes, not read again
+    REQUIRE(b.has_value());
+    CHECK(b->data == a->data);
+    CHECK(loads == 1);
+  }
+  fail = true;
+  const auto c = s.latest_snapshot();  // nobody held it: read again, and that fails
+  CHECK(loads == 2);
+  REQUIRE_FALSE(c.has_value());
+  CHECK(c.error() == raftkv::errc::snapshot_unreadable);
+}
+
+TEST_CASE("§7: a snapshot that cannot be read back is not sent; the next one is") {
+  throwing_asserts guard;
+  cluster c = compacting_cluster();
+  leave_node3_behind(c, 30);
+  auto& leader_disk = c.at(1).disk;
+  bool readable = false;
+  int reads_ok = 0;
+  std::shared_ptr<const std::string> kept;  // what the leader's "file" holds once readable
+  leader_disk.set_snapshot_loader([&](raftkv::core::entry_id) -> raftkv::result<std::shared_ptr<const std::string>> {
+    if (!readable) return raftkv::make_error_code(raftkv::errc::snapshot_unreadable);
+    ++reads_ok;
+    return kept;
+  });
+  leader_disk.release_snapshot_data(leader_disk.latest_snapshot_id());
+  const index_t last_before = c.raft(3).log().last_index();
+  std::size_t chunks_sent = 0;
+  for (int i = 0; i < 5; ++i) {
+    c.tick(1);
+    chunks_sent += count(c.stabilize(), message_type::install_snapshot);
+  }
+  CHECK(chunks_sent == 0);
+  CHECK(c.raft(3).log().last_index() == last_before);
+  const auto& events = c.at(1).events;
+  const auto said = std::count_if(events.begin(), events.end(), [](const raftkv::core::event& e) {
+    return e.text.find("cannot be read back") != std::string::npos;
+  });
+  CHECK(said == 1);  // once per snapshot, not once per heartbeat
+
+  // The next snapshot (taken by the harness after 10 more entries) is sent,
+  // read back from its "file". Node 3 is cut off meanwhile, so that the
+  // leader offers it only after its data was released.
+  c.isolate(3);
+  for (int i = 0; i < 10; ++i) REQUIRE(c.raft(1).propose("more").has_value());
+  c.stabilize();
+  c.heal();
+  REQUIRE(leader_disk.latest_snapshot_id().index > last_before);
+  readable = true;
+  // A copy, as a file would hold: the storage's own bytes go on release.
+  kept = std::make_shared<const std::string>(*leader_disk.latest_snapshot().value().data);
+  leader_disk.release_snapshot_data(leader_disk.latest_snapshot_id());
+  for (int i = 0; i < 3; ++i) {
+    c.tick(1);
+    chunks_sent += count(c.stabilize(), message_type::install_snapshot);
+  }
+  CHECK(chunks_sent > 0);
+  CHECK(reads_ok == 1);
+  CHECK(c.at(3).snapshots_restored == 1);
+  CHECK(c.at(3).applied_data() == c.at(1).applied_data());
 }

@@ -147,6 +147,39 @@ TEST_CASE("replica: snapshots compact the log and the WAL, and recovery starts f
   CHECK(r->state().applied_index() == r->raft().log().committed());
 }
 
+TEST_CASE("replica: a snapshot written to its file is not also held in memory; a transfer reads it back") {
+  temp_dir dir;
+  auto opts = single_node(dir.path());
+  opts.snapshot_entries = 0;  // only snapshot_now()
+  {
+    auto r = server::replica::open(opts);
+    become_leader(*r);
+    for (std::uint64_t i = 1; i <= 50; ++i) {
+      REQUIRE(r->raft().propose(put(i, "k" + std::to_string(i), std::string(40, 'x'))).has_value());
+      settle(*r);
+    }
+    REQUIRE(r->snapshot_now());
+    CHECK(r->stable_log().holds_snapshot_data());  // taken, its file not written yet
+    settle(*r);  // an empty cycle carries the save
+    CHECK(r->disk_stats().snapshots_saved == 1);
+    CHECK_FALSE(r->stable_log().holds_snapshot_data());
+    const auto back = r->stable_log().latest_snapshot();
+    REQUIRE(back.has_value());
+    CHECK(back->last == r->stable_log().latest_snapshot_id());
+    CHECK(*back->data == r->state().serialize());  // nothing applied since
+  }
+  auto r = server::replica::open(opts);
+  CHECK(r->state().size() == 50);
+  CHECK_FALSE(r->stable_log().holds_snapshot_data());  // restored from the file, then let go
+  // The file gone (a pruning race, a deleted file): the read fails with an error, no crash.
+  for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
+    if (f.path().extension() == ".snap") std::filesystem::remove(f.path());
+  }
+  const auto gone = r->stable_log().latest_snapshot();
+  REQUIRE_FALSE(gone.has_value());
+  CHECK(gone.error() == errc::snapshot_unreadable);
+}
+
 TEST_CASE("replica: a data directory of another node or cluster is refused") {
   temp_dir dir;
   { auto r = server::replica::open(single_node(dir.path())); }

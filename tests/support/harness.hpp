@@ -109,7 +109,7 @@ struct test_node {
 
   void start() {
     raft = std::make_unique<core::node>(cfg, disk);
-    const core::snapshot snap = disk.latest_snapshot();
+    const core::snapshot snap = disk.latest_snapshot().value();
     applied = snap.empty() ? std::vector<entry>{} : decode_applied(*snap.data);
     RAFTKV_ASSERT(applied.size() == snap.last.index, "a snapshot holds every entry it covers");
   }
@@ -155,7 +155,7 @@ struct test_node {
   /// Snapshots the state machine and compacts the log once compact_threshold
   /// entries were applied since the last snapshot.
   void maybe_compact() {
-    const index_t last_snapshot = disk.latest_snapshot().last.index;
+    const index_t last_snapshot = disk.latest_snapshot_id().index;
     if (compact_threshold == 0 || applied.size() < last_snapshot + compact_threshold) return;
     const index_t at = applied.size();
     auto done = disk.create_snapshot(at, std::make_shared<const std::string>(encode_applied(applied)));

@@ -91,8 +91,11 @@ class raft_log {
   const std::optional<snapshot>& pending_snapshot() const { return pending_snapshot_; }
   /// The pending snapshot at `i` was persisted and applied: storage holds it now.
   void stable_snapshot_to(index_t i);
-  /// The pending snapshot, or else the storage's newest.
-  snapshot latest_snapshot() const;
+  /// The last entry of the pending snapshot, or else of the storage's newest.
+  entry_id latest_snapshot_id() const;
+  /// The pending snapshot, or else the storage's newest (whose data may have
+  /// to be read back: errc::snapshot_unreadable when that fails).
+  result<snapshot> latest_snapshot() const;
 
   /// Asserts the invariants above.
   void check() const;

@@ -62,7 +62,9 @@ class progress {
   std::uint64_t snapshot_acked = 0;   ///< bytes the follower last said it holds; <= its size
   std::uint64_t snapshot_sent = 0;    ///< end of the chunk in flight; <= its size
   int snapshot_idle_heartbeats = 0;   ///< heartbeats since a chunk was last sent or acknowledged
-  index_t snapshot_refused = 0;       ///< last index of a snapshot it refused; never offered again
+  /// Last index of a snapshot it refused, or that we could not read back;
+  /// never offered again.
+  index_t snapshot_refused = 0;
 
   /// No more appends now (probe with one outstanding, or the window is full).
   bool is_paused() const;

@@ -10,7 +10,10 @@
 #include <raftkv/error.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace raftkv::core {
@@ -19,7 +22,7 @@ namespace raftkv::core {
 ///
 /// Invariant: entries first_index() .. last_index() are present with consecutive
 /// indexes; term(first_index() - 1) is known (the snapshot's or 0), and
-/// first_index() - 1 <= latest_snapshot().last.index: entries are compacted only
+/// first_index() - 1 <= latest_snapshot_id().index: entries are compacted only
 /// behind a snapshot (some may be kept behind it for slow followers).
 class storage {
  public:
@@ -37,13 +40,27 @@ class storage {
   /// Entries [lo, hi) up to `max_bytes` (at least one entry when lo < hi).
   virtual result<std::vector<entry>> entries(index_t lo, index_t hi,
                                              std::uint64_t max_bytes) const = 0;
-  /// The newest snapshot (empty() when none was taken or received).
-  virtual snapshot latest_snapshot() const = 0;
+  /// The newest snapshot's last entry ({0, 0} when none was taken or
+  /// received). Cheap: it never reads the snapshot's data.
+  virtual entry_id latest_snapshot_id() const = 0;
+  /// The newest snapshot with its data (empty() when none), which may have to
+  /// be read back from disk: only a snapshot transfer to a follower needs it.
+  /// errc::snapshot_unreadable when that read fails.
+  virtual result<snapshot> latest_snapshot() const = 0;
 };
 
-/// Storage held in memory: the simulator's "disk". Not thread-safe.
+/// Storage held in memory: the simulator's "disk", and the server's view of
+/// its WAL. Not thread-safe.
+///
+/// A snapshot's data is held until release_snapshot_data(): a server that
+/// has written it to a file lets it go, since the state machine holds the
+/// same state, and latest_snapshot() reads it back through the loader while
+/// a transfer needs it (every transfer running at once shares one copy).
 class memory_storage final : public storage {
  public:
+  /// Reads the data of the snapshot through the given entry back.
+  using snapshot_loader = std::function<result<std::shared_ptr<const std::string>>(entry_id)>;
+
   memory_storage();
 
   hard_state initial_hard_state() const override { return hard_; }
@@ -52,7 +69,8 @@ class memory_storage final : public storage {
   result<term_t> term(index_t i) const override;
   result<std::vector<entry>> entries(index_t lo, index_t hi,
                                      std::uint64_t max_bytes) const override;
-  snapshot latest_snapshot() const override { return snap_; }
+  entry_id latest_snapshot_id() const override { return snap_.last; }
+  result<snapshot> latest_snapshot() const override;
 
   /// Persists `hs`.
   void set_hard_state(const hard_state& hs) { hard_ = hs; }
@@ -71,9 +89,21 @@ class memory_storage final : public storage {
   /// log is emptied and restarts after `s.last`.
   void apply_snapshot(const snapshot& s);
 
+  /// Sets where latest_snapshot() reads released data from.
+  void set_snapshot_loader(snapshot_loader loader) { loader_ = std::move(loader); }
+  /// Lets go of the data of the newest snapshot if it is the one through
+  /// `id` (a loader must be set, asserted); a no-op for any other `id`.
+  void release_snapshot_data(entry_id id);
+  /// Whether the newest snapshot's data is held in memory (tests, status).
+  bool holds_snapshot_data() const { return snap_.data != nullptr; }
+
  private:
   hard_state hard_;
+  /// The newest snapshot; its data is null once released (never otherwise).
   snapshot snap_;
+  /// The released data while anyone still holds it (a transfer in progress).
+  mutable std::weak_ptr<const std::string> released_;
+  snapshot_loader loader_;
   /// ents_[0] is a sentinel carrying the index and term before the first held
   /// entry; ents_[k].index == ents_[0].index + k.
   std::vector<entry> ents_;

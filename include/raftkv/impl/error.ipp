@@ -29,6 +29,7 @@ class raftkv_category_impl final : public boost::system::error_category {
       case errc::read_dropped: return "read abandoned: leadership changed";
       case errc::bad_command: return "malformed key-value command";
       case errc::bad_snapshot: return "corrupt, truncated or unknown key-value snapshot";
+      case errc::snapshot_unreadable: return "the newest snapshot could not be read back from its file";
     }
     return "unknown raftkv error " + std::to_string(ev);
   }

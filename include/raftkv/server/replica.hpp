@@ -127,7 +127,9 @@ class replica {
   /// The disk's counters as of the last finish() (or open()).
   const storage::disk_stats& disk_stats() const { return disk_stats_; }
 
-  /// Takes the next Ready when the core has one and no cycle is open.
+  /// Takes the next Ready when no cycle is open and the core has one or a
+  /// snapshot taken since the last cycle waits for its file (the Ready may
+  /// then be empty).
   std::optional<cycle> begin();
   /// Persists a cycle's job: ONE sync for the whole batch. Runs on the disk
   /// thread, or on the caller's when the job syncs nothing (job.batch.sync

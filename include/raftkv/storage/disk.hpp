@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace raftkv::storage {
@@ -63,8 +64,11 @@ class disk {
   disk& operator=(disk&&) noexcept = default;
   ~disk() = default;
 
-  /// What open() recovered.
+  /// What open() recovered (empty after take_recovered()).
   const recovered& recovered_state() const { return rec_; }
+  /// Moves out what open() recovered, so that the snapshot's data and the
+  /// entries are not held twice once loaded into memory.
+  recovered take_recovered() { return std::exchange(rec_, recovered{}); }
   /// Persists `b` (snapshot file and marker, then entries, then hard state)
   /// with one sync (none when !b.sync). Throws storage_error; after that every call throws.
   void write(const write_batch& b);
@@ -90,7 +94,7 @@ class disk {
   data_dir dir_;               ///< locked, identity checked
   storage::wal wal_;           ///< the log
   options opts_;               ///< as given to open()
-  recovered rec_{};            ///< filled by open(), never changed afterwards
+  recovered rec_{};            ///< filled by open(); emptied by take_recovered()
   core::index_t snapshot_index_ = 0;  ///< index of the newest snapshot file
   std::uint64_t snapshots_saved_ = 0; ///< see disk_stats
   std::uint64_t snapshot_bytes_ = 0;  ///< see disk_stats

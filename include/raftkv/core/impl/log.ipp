@@ -12,7 +12,7 @@ raft_log::raft_log(const storage& s)
     : storage_(&s),
       unstable_offset_(s.last_index() + 1),
       committed_(s.initial_hard_state().commit),
-      applying_(std::max(s.first_index() - 1, s.latest_snapshot().last.index)),
+      applying_(std::max(s.first_index() - 1, s.latest_snapshot_id().index)),
       applied_(applying_) {
   RAFTKV_ASSERT(committed_ <= s.last_index(), "persisted commit index beyond the persisted log");
   RAFTKV_ASSERT(applied_ <= s.last_index(), "the snapshot is within the persisted log");
@@ -172,14 +172,19 @@ void raft_log::restore(snapshot s) {
 
 void raft_log::stable_snapshot_to(index_t i) {
   if (!pending_snapshot_ || pending_snapshot_->last.index != i) return;
-  RAFTKV_ASSERT(storage_->latest_snapshot().last.index >= i && storage_->first_index() > i,
+  RAFTKV_ASSERT(storage_->latest_snapshot_id().index >= i && storage_->first_index() > i,
                 "storage holds the restored snapshot");
   pending_snapshot_.reset();
   applied_ = std::max(applied_, i);
 }
 
-snapshot raft_log::latest_snapshot() const {
-  return pending_snapshot_ ? *pending_snapshot_ : storage_->latest_snapshot();
+entry_id raft_log::latest_snapshot_id() const {
+  return pending_snapshot_ ? pending_snapshot_->last : storage_->latest_snapshot_id();
+}
+
+result<snapshot> raft_log::latest_snapshot() const {
+  if (pending_snapshot_) return *pending_snapshot_;
+  return storage_->latest_snapshot();
 }
 
 void raft_log::check() const {

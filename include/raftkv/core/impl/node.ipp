@@ -442,9 +442,9 @@ node_status node::status() const {
   s.heartbeat_timeout = cfg_.heartbeat_ticks;
   s.transfer_target = transfer_target_;
   s.pending_reads = queued_reads_.size() + round_reads_.size() + forwarded_reads_.size();
-  const snapshot snap = log_.latest_snapshot();
-  s.snapshot_index = snap.last.index;
-  s.snapshot_term = snap.last.term;
+  const entry_id snap = log_.latest_snapshot_id();
+  s.snapshot_index = snap.index;
+  s.snapshot_term = snap.term;
   s.incoming_snapshot_bytes = incoming_ ? incoming_->data.size() : 0;
   for (const auto& [id, pr] : progress_) {
     if (id == cfg_.id) continue;

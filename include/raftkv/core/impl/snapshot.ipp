@@ -23,10 +23,23 @@ using detail::cat;
 // Leader: the follower needs entries before our first index.
 bool node::start_snapshot(node_id to) {
   progress& pr = progress_.at(to);
-  snapshot snap = log_.latest_snapshot();
-  RAFTKV_ASSERT(!snap.empty() && snap.last.index + 1 >= log_.first_index(),
+  const entry_id id = log_.latest_snapshot_id();
+  RAFTKV_ASSERT(id.index != 0 && id.index + 1 >= log_.first_index(),
                 "entries are compacted only behind a snapshot");
-  if (snap.last.index <= pr.snapshot_refused) return false;  // wait for a newer snapshot
+  if (id.index <= pr.snapshot_refused) return false;  // wait for a newer snapshot
+  auto loaded = log_.latest_snapshot();
+  if (!loaded) {
+    // Its file could not be read back: offering it again would only fail
+    // again, so this follower waits for the next snapshot, like one it refused.
+    pr.snapshot_refused = id.index;
+    emit(event_kind::snapshot, [&] {
+      return cat(to, " needs entries from index ", pr.next, " but our log starts at ",
+                 log_.first_index(), ", and our snapshot through index ", id.index,
+                 " cannot be read back (", loaded.error().message(), "): waiting for the next snapshot");
+    });
+    return false;
+  }
+  snapshot snap = std::move(*loaded);
   emit(event_kind::snapshot, [&] {
     return cat(to, " needs entries from index ", pr.next, " but our log starts at ",
                log_.first_index(), ": sending our snapshot through index ", snap.last.index,

@@ -53,6 +53,7 @@ result<void> memory_storage::create_snapshot(index_t i, std::shared_ptr<const st
   RAFTKV_ASSERT(t.has_value(), "a snapshot is taken at an entry the log holds");
   RAFTKV_ASSERT(data != nullptr, "a snapshot has data");
   snap_ = snapshot{{*t, i}, std::move(data)};
+  released_.reset();
   return {};
 }
 
@@ -69,7 +70,25 @@ void memory_storage::compact(index_t i) {
 void memory_storage::apply_snapshot(const snapshot& s) {
   RAFTKV_ASSERT(!s.empty() && s.data != nullptr, "applying an empty snapshot");
   snap_ = s;
+  released_.reset();
   ents_.assign(1, entry{.term = s.last.term, .index = s.last.index});
+}
+
+result<snapshot> memory_storage::latest_snapshot() const {
+  if (snap_.empty() || snap_.data != nullptr) return snap_;
+  if (auto held = released_.lock()) return snapshot{snap_.last, std::move(held)};
+  auto data = loader_(snap_.last);
+  if (!data) return data.error();
+  RAFTKV_ASSERT(*data != nullptr, "a snapshot loader returns data or an error");
+  released_ = *data;
+  return snapshot{snap_.last, std::move(*data)};
+}
+
+void memory_storage::release_snapshot_data(entry_id id) {
+  if (snap_.empty() || !(snap_.last == id) || snap_.data == nullptr) return;
+  RAFTKV_ASSERT(loader_ != nullptr, "released snapshot data can be read back");
+  released_ = snap_.data;
+  snap_.data.reset();
 }
 
 }  // namespace raftkv::core

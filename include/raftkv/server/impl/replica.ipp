@@ -3,6 +3,7 @@
 
 #include <raftkv/assert.hpp>
 #include <raftkv/server/replica.hpp>
+#include <raftkv/storage/snapshot_file.hpp>
 
 #include <stdexcept>
 #include <utility>
@@ -18,8 +19,17 @@ std::unique_ptr<replica> replica::open(const replica_options& opts) {
 
 replica::replica(const replica_options& opts, storage::disk d)
     : opts_(opts), disk_(std::move(d)), state_(opts.kv) {
-  const storage::recovered& rec = disk_.recovered_state();
+  storage::recovered rec = disk_.take_recovered();
   warnings_ = rec.warnings;
+  // The newest snapshot's data is read back from its file only when a
+  // follower needs it; the state machine holds the same state meanwhile.
+  log_.set_snapshot_loader([dir = disk_.path()](core::entry_id id) -> result<std::shared_ptr<const std::string>> {
+    try {
+      return storage::read_snapshot_file(dir / storage::snapshot_file_name(id)).data;
+    } catch (const std::exception&) {
+      return make_error_code(errc::snapshot_unreadable);  // gone (pruned) or damaged since
+    }
+  });
   if (!rec.snap.empty()) {
     log_.apply_snapshot(rec.snap);
     // The snapshot file's CRC-32C covered these bytes a moment ago.
@@ -37,6 +47,7 @@ replica::replica(const replica_options& opts, storage::disk d)
     }
     state_ = std::move(*restored);
     last_snapshot_bytes_ = rec.snap.data->size();
+    log_.release_snapshot_data(rec.snap.last);
   }
   log_.append(rec.entries);
   log_.set_hard_state(rec.hard);
@@ -61,7 +72,10 @@ replica::~replica() {
 }
 
 std::optional<cycle> replica::begin() {
-  if (in_cycle_ || !node_->has_ready()) return std::nullopt;
+  // A snapshot taken with nothing else to do (snapshot_now() on an idle
+  // node) still gets a cycle: its file is written and the log compacted now.
+  const bool unsaved = unsaved_snapshot_.has_value() || unsaved_compact_to_ != 0;
+  if (in_cycle_ || (!node_->has_ready() && !unsaved)) return std::nullopt;
   cycle c;
   c.rd = node_->get_ready();
   c.job.batch.restored = c.rd.snapshot;
@@ -132,6 +146,11 @@ finish_result replica::finish(cycle& c) {
     applied_since_snapshot_ = applied_bytes_since_snapshot_ = 0;
     last_snapshot_bytes_ = rd.snapshot->data->size();
     ++stats_.snapshots_restored;
+    log_.release_snapshot_data(rd.snapshot->last);  // the disk job wrote its file
+  }
+  if (c.job.save) {
+    log_.release_snapshot_data(c.job.save->last);  // the disk job wrote its file
+    c.job.save.reset();
   }
   if (rd.hard) log_.set_hard_state(*rd.hard);
   rd.entries = std::move(c.job.batch.entries);
@@ -162,12 +181,12 @@ bool replica::snapshot_now() { return take_snapshot(); }
 
 bool replica::take_snapshot() {
   const core::index_t at = state_.applied_index();
-  if (at <= log_.latest_snapshot().last.index) return false;
+  if (at <= log_.latest_snapshot_id().index) return false;
   auto data = std::make_shared<const std::string>(state_.serialize());
   last_snapshot_bytes_ = data->size();
-  auto made = log_.create_snapshot(at, std::move(data));
+  auto made = log_.create_snapshot(at, data);
   RAFTKV_ASSERT(made.has_value(), "a snapshot at the applied index is the newest");
-  const core::snapshot snap = log_.latest_snapshot();
+  const core::snapshot snap{log_.latest_snapshot_id(), std::move(data)};
   const core::index_t compact_to = at > opts_.compact_keep ? at - opts_.compact_keep : 0;
   if (compact_to != 0) log_.compact(compact_to);
   unsaved_snapshot_ = snap;

@@ -61,7 +61,7 @@ std::filesystem::path write_snapshot_file(const std::filesystem::path& dir, cons
 }
 
 core::snapshot read_snapshot_file(const std::filesystem::path& path) {
-  const std::string bytes = detail::read_file(path);
+  std::string bytes = detail::read_file(path);
   if (bytes.size() < snapshot_header_bytes)
     throw_snapshot_corrupt(path, bytes.size(), "short header (" + std::to_string(bytes.size()) + " bytes)");
   detail::byte_reader in{bytes};
@@ -83,7 +83,9 @@ core::snapshot read_snapshot_file(const std::filesystem::path& path) {
                                std::to_string(bytes.size() - snapshot_header_bytes));
   const std::string_view data = std::string_view(bytes).substr(snapshot_header_bytes);
   if (crc32c(data) != data_crc) throw_snapshot_corrupt(path, snapshot_header_bytes, "data CRC mismatch");
-  return core::snapshot{id, std::make_shared<const std::string>(data)};
+  // In place: a second copy of a large snapshot would double the peak memory.
+  bytes.erase(0, snapshot_header_bytes);
+  return core::snapshot{id, std::make_shared<const std::string>(std::move(bytes))};
 }
 
 std::vector<std::filesystem::path> list_snapshot_files(const std::filesystem::path& dir) {
