@@ -194,7 +194,9 @@ def main():
         text += [f"Failover trials (ms): {', '.join(map(str, failover))}.", ""]
     if memory:
         text += [f"Memory test: {int(memory['keys']):,} keys loaded in {memory['load_s']} s; data directory "
-                 f"{int(memory['disk_kb']) // 1024} MiB; RSS after a restart {int(memory['rss_after_restart_kb']) // 1024} MiB.", ""]
+                 f"{int(memory['disk_kb']) // 1024} MiB; RSS after a restart {int(memory['rss_after_restart_kb']) // 1024} MiB"
+                 + (f"; peak RSS during the load {int(memory['peak_rss_kb']) // 1024} MiB (a snapshot being taken)"
+                    if 'peak_rss_kb' in memory else "") + ".", ""]
     if a.img:
         plots(res, conns, a.img)
         rel = os.path.relpath(a.img, os.path.dirname(os.path.abspath(a.doc)) if a.doc else ".")

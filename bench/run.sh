@@ -395,6 +395,7 @@ if [ "$do_memory" = 1 ]; then
   load_s=$((SECONDS - t0))
   [ "$n" -ge "$memory_keys" ] || { echo "bench/run.sh: the memory node holds $n of $memory_keys keys" >&2; exit 1; }
   rss_kb=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\) kB/\1/p' "/proc/$mpid/status")
+  hwm_kb=$(sed -n 's/^VmHWM:[^0-9]*\([0-9]*\) kB/\1/p' "/proc/$mpid/status")
   raw=$((memory_keys * (9 + 100)))
   echo "  $n keys loaded in ${load_s}s; RSS $((rss_kb / 1024)) MiB for $((raw / 1048576)) MiB of keys and values" >&2
   restarts=""
@@ -416,8 +417,8 @@ if [ "$do_memory" = 1 ]; then
     echo "  restart $r: ready (serves the last key) after $(( (t1 - t0) / 1000000 )) ms" >&2
   done
   rss2_kb=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\) kB/\1/p' "/proc/$mpid/status")
-  printf 'keys=%s raw_bytes=%s rss_kb=%s rss_after_restart_kb=%s disk_kb=%s load_s=%s restarts_ms=%s\n' \
-    "$n" "$raw" "$rss_kb" "$rss2_kb" "$disk_kb" "$load_s" "$restarts" >"$memory_file"
+  printf 'keys=%s raw_bytes=%s rss_kb=%s peak_rss_kb=%s rss_after_restart_kb=%s disk_kb=%s load_s=%s restarts_ms=%s\n' \
+    "$n" "$raw" "$rss_kb" "$hwm_kb" "$rss2_kb" "$disk_kb" "$load_s" "$restarts" >"$memory_file"
 fi
 
 # -- report -----------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <raftkv/error.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -105,8 +106,10 @@ class memory_storage final : public storage {
   mutable std::weak_ptr<const std::string> released_;
   snapshot_loader loader_;
   /// ents_[0] is a sentinel carrying the index and term before the first held
-  /// entry; ents_[k].index == ents_[0].index + k.
-  std::vector<entry> ents_;
+  /// entry; ents_[k].index == ents_[0].index + k. A deque: compaction frees
+  /// the front's memory and growth never copies the whole log (a vector kept
+  /// up to twice the peak log's size in capacity).
+  std::deque<entry> ents_;
 };
 
 }  // namespace raftkv::core

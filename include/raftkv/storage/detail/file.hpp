@@ -58,6 +58,9 @@ void remove_file(const std::filesystem::path& path);
 /// Writes `bytes` to `path` atomically and durably: `path`.tmp, fsync, rename,
 /// fsync of the directory.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
+/// The same for a file made of `head` then `body`, without joining them
+/// (a snapshot's header and its data: no second copy of the data).
+void write_file_atomic(const std::filesystem::path& path, std::string_view head, std::string_view body);
 /// Regular files in `dir` whose names start with `prefix` and end with `suffix`.
 std::vector<std::filesystem::path> list_files(const std::filesystem::path& dir,
                                               std::string_view prefix, std::string_view suffix);

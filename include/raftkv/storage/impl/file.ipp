@@ -108,11 +108,14 @@ void remove_file(const fs::path& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw_errno("cannot remove", path, errno);
 }
 
-void write_file_atomic(const fs::path& path, std::string_view bytes) {
+void write_file_atomic(const fs::path& path, std::string_view bytes) { write_file_atomic(path, bytes, {}); }
+
+void write_file_atomic(const fs::path& path, std::string_view head, std::string_view body) {
   fs::path tmp = path;
   tmp += ".tmp";
   file f = file::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
-  f.write_all(bytes);
+  f.write_all(head);
+  if (!body.empty()) f.write_all(body);
   f.sync_all();
   f.close();
   if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("cannot rename to", path, errno);

@@ -46,7 +46,7 @@ std::string snapshot_file_name(core::entry_id id) {
 std::filesystem::path write_snapshot_file(const std::filesystem::path& dir, const core::snapshot& s) {
   const std::string_view data = s.data ? std::string_view(*s.data) : std::string_view{};
   std::string out;
-  out.reserve(snapshot_header_bytes + data.size());
+  out.reserve(snapshot_header_bytes);
   detail::put_u64(out, snapshot_magic);
   detail::put_u32(out, snapshot_version);
   detail::put_u64(out, s.last.term);
@@ -54,9 +54,8 @@ std::filesystem::path write_snapshot_file(const std::filesystem::path& dir, cons
   detail::put_u64(out, data.size());
   detail::put_u32(out, crc32c(data));
   detail::put_u32(out, crc32c(out));
-  out.append(data);
   std::filesystem::path path = dir / snapshot_file_name(s.last);
-  detail::write_file_atomic(path, out);
+  detail::write_file_atomic(path, out, data);
   return path;
 }
 
