@@ -58,6 +58,8 @@ class cluster {
   std::uint16_t peer_port(std::uint64_t id) const { return ports_.at(id - 1); }
   std::uint16_t api_port(std::uint64_t id) const { return static_cast<std::uint16_t>(ports_.at(id - 1) + 1000); }
   bool running(std::uint64_t id) const { return pids_.at(id - 1) > 0; }
+  /// The process of node `id` (0 when not running), for signals such as SIGSTOP.
+  pid_t pid(std::uint64_t id) const { return pids_.at(id - 1); }
 
   /// Starts node `id` (again), with the same flags and data directory.
   void start(std::uint64_t id);
