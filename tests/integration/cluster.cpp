@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -171,7 +172,7 @@ std::string cluster::peers_flag() const {
   return s;
 }
 
-void cluster::start(std::uint64_t id) {
+void cluster::start(std::uint64_t id, std::uint64_t file_size_limit) {
   if (running(id)) return;
   std::vector<std::string> args = {server_binary(), "--id", std::to_string(id), "--peers", peers_flag(),
                                    "--data-dir", (dir_ / ("node-" + std::to_string(id))).string(),
@@ -182,6 +183,11 @@ void cluster::start(std::uint64_t id) {
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    if (file_size_limit != 0) {
+      ::signal(SIGXFSZ, SIG_IGN);  // stays ignored across exec: write() fails with EFBIG instead
+      const rlimit lim{file_size_limit, file_size_limit};
+      ::setrlimit(RLIMIT_FSIZE, &lim);
+    }
     const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, STDERR_FILENO);
@@ -194,6 +200,15 @@ void cluster::start(std::uint64_t id) {
     ::_exit(127);
   }
   pids_.at(id - 1) = pid;
+}
+
+std::optional<int> cluster::exited(std::uint64_t id) {
+  pid_t& pid = pids_.at(id - 1);
+  if (pid <= 0) return std::nullopt;
+  int st = 0;
+  if (::waitpid(pid, &st, WNOHANG) != pid) return std::nullopt;
+  pid = 0;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 void cluster::kill(std::uint64_t id) {

@@ -62,7 +62,12 @@ class cluster {
   pid_t pid(std::uint64_t id) const { return pids_.at(id - 1); }
 
   /// Starts node `id` (again), with the same flags and data directory.
-  void start(std::uint64_t id);
+  /// A nonzero `file_size_limit` caps every file it writes (RLIMIT_FSIZE,
+  /// SIGXFSZ ignored): writes past it fail with EFBIG, as on a full disk.
+  void start(std::uint64_t id, std::uint64_t file_size_limit = 0);
+  /// The exit status of node `id` if it has exited by itself (reaped then),
+  /// nullopt while it runs.
+  std::optional<int> exited(std::uint64_t id);
   /// SIGKILL and reap.
   void kill(std::uint64_t id);
   /// SIGTERM, then waits for the exit code (SIGKILL after 10 s).

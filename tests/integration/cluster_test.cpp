@@ -7,7 +7,15 @@
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <random>
 #include <string>
 
@@ -21,6 +29,27 @@ std::uint64_t other_than(std::uint64_t a, std::uint64_t b, std::size_t n) {
     if (id != a && id != b) return id;
   }
   return 0;
+}
+
+/// Sends raw bytes to 127.0.0.1:port, shuts the sending side and returns all
+/// that comes back until the server closes (bytes no HTTP client would send).
+std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  std::string got;
+  if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    (void)::send(s, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    ::shutdown(s, SHUT_WR);
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(s, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(s);
+  return got;
 }
 
 /// PUT on node `id`, following one redirect like `curl -L`.
@@ -287,6 +316,14 @@ TEST_CASE("bad input gets a clear error and the node keeps serving") {
     CHECK(bc.r.status == bc.status);
     CHECK(bc.r.json().contains("error"));
   }
+  // Bytes that are not HTTP get a 400 naming the problem, then the close.
+  const std::string garbage = raw_exchange(p, "HELLO THERE\r\n\r\n");
+  CHECK(garbage.starts_with("HTTP/1.1 400"));
+  CHECK(garbage.find("malformed HTTP request") != std::string::npos);
+  const std::string bad_chunk = raw_exchange(p, "PUT /v1/kv/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+  CHECK(bad_chunk.starts_with("HTTP/1.1 400"));
+  const std::string huge_header = raw_exchange(p, "GET /v1/status HTTP/1.1\r\nX-Big: " + std::string(20000, 'h') + "\r\n\r\n");
+  CHECK(huge_header.starts_with("HTTP/1.1 431"));
   CHECK(put_retrying(c, leader, "still", "alive").status == 200);
   const reply metrics = http(p, "GET", "/metrics");
   CHECK(metrics.status == 200);
@@ -326,4 +363,114 @@ TEST_CASE("flags: --help, bad flags and an unusable port") {
   CHECK(busy.second.find("127.0.0.1:" + std::to_string(c.api_port(1))) != std::string::npos);
   CHECK(std::count(busy.second.begin(), busy.second.end(), '\n') == 1);  // one clear line
   CHECK(c.terminate(1) == 0);  // SIGTERM stops cleanly
+}
+
+TEST_CASE("locked doors: an admin token guards the admin and fault routes; --no-admin turns them off") {
+  const std::string token = "s3cret-admin-token";
+  {
+    cluster c(1, {"--admin-token", token});
+    REQUIRE(c.wait_for_leader() == 1);
+    const auto p = c.api_port(1);
+    const reply none = http(p, "POST", "/v1/admin/snapshot");
+    CHECK(none.status == 401);
+    CHECK(none.json()["error"] == "unauthorized");
+    CHECK(http(p, "POST", "/v1/admin/isolate", "", {{"Authorization", "Bearer wrong-token-xx"}}).status == 401);
+    CHECK(http(p, "POST", "/v1/admin/isolate", "", {{"Authorization", "Bearer " + token + "x"}}).status == 401);
+    CHECK(c.status(1)["faults"]["isolated"] != true);  // nothing happened
+    CHECK(http(p, "POST", "/v1/admin/snapshot", "", {{"Authorization", "Bearer " + token}}).status == 200);
+    // Reads, writes, status and metrics stay open.
+    CHECK(http(p, "PUT", "/v1/kv/k", "v").status == 200);
+    CHECK(http(p, "GET", "/v1/status").status == 200);
+    const reply metrics = http(p, "GET", "/metrics");
+    CHECK(metrics.body.find("raftkv_http_requests_total{status=\"401\"} 3") != std::string::npos);
+  }
+  {
+    cluster c(1, {"--no-admin"});
+    REQUIRE(c.wait_for_leader() == 1);
+    const reply off = http(c.api_port(1), "POST", "/v1/admin/pause");
+    CHECK(off.status == 403);
+    CHECK(off.json()["error"] == "admin_disabled");
+    CHECK(c.status(1)["faults"]["paused"] == false);
+  }
+  const auto both = run_server_to_exit({"--id", "1", "--peers", "1=127.0.0.1:6001", "--no-admin", "--admin-token", token});
+  CHECK(both.first == 2);
+  CHECK(both.second.find("exclude each other") != std::string::npos);
+  const auto short_token = run_server_to_exit({"--id", "1", "--peers", "1=127.0.0.1:6001", "--admin-token", "abc"});
+  CHECK(short_token.first == 2);
+  CHECK(short_token.second.find("at least 8 characters") != std::string::npos);
+}
+
+TEST_CASE("locked doors: connections beyond --max-connections are closed at once and counted") {
+  cluster c(1, {"--max-connections", "2"});
+  REQUIRE(c.wait_for_leader() == 1);
+  const auto p = c.api_port(1);
+  // Two idle keep-alive connections take both places.
+  auto open_idle = [&] {
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(p);
+    REQUIRE(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    return s;
+  };
+  const int a = open_idle();
+  const int b = open_idle();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // both accepted
+  const reply third = http(p, "GET", "/v1/status", "", {}, std::chrono::seconds(2));
+  CHECK(third.status == 0);  // closed without an answer
+  ::close(a);
+  ::close(b);
+  bool served = eventually([&] { return http(p, "GET", "/metrics").status == 200; });
+  REQUIRE(served);
+  const reply metrics = http(p, "GET", "/metrics");
+  CHECK(metrics.body.find("raftkv_http_connections_refused_total 0") == std::string::npos);
+  CHECK(metrics.body.find("raftkv_http_connections_refused_total") != std::string::npos);
+}
+
+TEST_CASE("a full disk stops that node with a clear error; the others go on and it catches up after") {
+  cluster c(3);
+  REQUIRE(c.wait_for_leader() != 0);
+  // Node 3 comes back with every file capped at 256 KiB: its WAL fills up.
+  c.kill(3);
+  c.start(3, 256 * 1024);
+  std::optional<int> code;
+  int written = 0;
+  const std::string value(1024, 'x');
+  for (; written < 2000 && !code; ++written) {
+    REQUIRE(put_retrying(c, 1, "full-" + std::to_string(written), value).status == 200);
+    code = c.exited(3);
+  }
+  for (int i = 0; i < 100 && !code; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    code = c.exited(3);
+  }
+  REQUIRE_MESSAGE(code.has_value(), "node 3 kept running with a full disk");
+  CHECK(*code != 0);
+  const std::string log3 = c.log(3);
+  CAPTURE(log3.substr(log3.size() > 2000 ? log3.size() - 2000 : 0));
+  CHECK(log3.find("FATAL") != std::string::npos);
+  CHECK(log3.find("File too large") != std::string::npos);  // strerror(EFBIG), named in the error
+  // The other two still take writes.
+  CHECK(put_retrying(c, 1, "after-full", "v").status == 200);
+  // With room again, node 3 recovers what it had and catches up.
+  c.start(3);
+  const bool caught_up = eventually(
+      [&] {
+        const reply r = http(c.api_port(3), "GET", "/v1/kv/after-full?consistency=stale");
+        return r.status == 200 && r.json()["value"] == "v";
+      },
+      std::chrono::seconds(30));
+  if (!caught_up) {
+    const std::string again = c.log(3);
+    const auto gone = c.exited(3);
+    MESSAGE("node 3 after the restart (" << (gone ? "exited " + std::to_string(*gone) : std::string("running"))
+                                         << "):\n" << again.substr(again.size() > 4000 ? again.size() - 4000 : 0));
+  }
+  CHECK(caught_up);
+  // Its WAL ended in a half-written record (EFBIG mid-write): recovery cut it
+  // and said so, and the node started (a warning once crashed the start).
+  CHECK(c.log(3).find("recovery: wal segment") != std::string::npos);
+  const reply last = http(c.api_port(3), "GET", "/v1/kv/full-" + std::to_string(written - 1) + "?consistency=stale");
+  CHECK(last.status == 200);
 }

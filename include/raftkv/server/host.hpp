@@ -153,6 +153,8 @@ class host {
   std::string metrics_text() const;
   /// Counts an HTTP answer for /metrics.
   void count_http(unsigned status) { ++http_by_status_[status]; }
+  /// Counts a client connection closed at once: --max-connections were open.
+  void count_connection_refused() { ++connections_refused_; }
   void log(std::string_view line) const;
 
  private:
@@ -229,6 +231,7 @@ class host {
   std::uint64_t proposals_ = 0, proposals_refused_ = 0, elections_ = 0, leader_changes_ = 0;
   std::uint64_t committed_ = 0, peer_messages_in_ = 0, peer_messages_dropped_paused_ = 0;
   std::map<unsigned, std::uint64_t> http_by_status_;
+  std::uint64_t connections_refused_ = 0;  ///< see count_connection_refused()
   static constexpr std::array<double, 10> fsync_buckets_ms_{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 100, 1000};
   std::array<std::uint64_t, 11> fsync_hist_{};   ///< per bucket, the last is +Inf
   double fsync_sum_ms_ = 0;

@@ -21,6 +21,13 @@ struct host_port {
   friend bool operator==(const host_port&, const host_port&) = default;
 };
 
+/// Who may use the admin and fault routes (POST /v1/admin/...).
+enum class admin_access {
+  open,   ///< anyone who reaches the API (the default on a loopback address)
+  token,  ///< requests with "Authorization: Bearer <admin_token>" (--admin-token)
+  off,    ///< nobody: 403 (--no-admin; the default on any other address)
+};
+
 /// Every setting of one server node.
 struct server_options {
   core::node_id id = 0;                        ///< this node (--id)
@@ -38,6 +45,9 @@ struct server_options {
   std::uint64_t max_body_bytes = 1 << 20;      ///< HTTP request bodies above this get 413
   int request_timeout_ms = 5000;               ///< a write or read not done by then gets 504
   int delay_ms = 0;                            ///< incoming peer messages held this long from the start
+  admin_access admin = admin_access::open;     ///< see admin_access; decided by parse_server_options
+  std::string admin_token;                     ///< --admin-token (or RAFTKV_ADMIN_TOKEN); admin == token iff set
+  std::size_t max_connections = 1024;          ///< open client HTTP connections; more are closed and counted
 
   /// This node's peer address.
   const host_port& self() const { return peers.at(id); }
@@ -63,5 +73,8 @@ std::map<core::node_id, host_port> parse_peers(const std::string& text);
 
 /// Parses "127.0.0.1:7001"; throws std::invalid_argument.
 host_port parse_host_port(const std::string& text);
+
+/// Whether `host` names the loopback interface (localhost, 127.x.y.z, ::1).
+bool is_loopback(const std::string& host);
 
 }  // namespace raftkv::server

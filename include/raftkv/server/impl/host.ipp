@@ -90,7 +90,8 @@ host::host(asio::any_io_executor ex, const server_options& opts, log_sink log)
   ro.snapshot_entries = opts_.snapshot_entries;
   ro.compact_keep = opts_.compact_keep;
   rep_ = replica::open(ro);
-  for (const std::string& w : rep_->recovery_warnings()) log("recovery: " + w);
+  // this->log: the parameter `log` (moved into log_ above) shadows the member.
+  for (const std::string& w : rep_->recovery_warnings()) this->log("recovery: " + w);
 
   tc.log = [this](std::string_view line) { this->log(line); };
   tc.on_message = [this](core::message m) { on_peer_message(std::move(m)); };
@@ -121,6 +122,15 @@ void host::start() {
   log("node " + std::to_string(opts_.id) + " started: Raft on " + opts_.self().str() + ", client API on " +
       api_url(opts_.id) + ", data in " + opts_.data_dir + ", term " + std::to_string(raft().term()) +
       ", commit " + std::to_string(raft().log().committed()));
+  switch (opts_.admin) {
+    case admin_access::open: log("admin and fault routes: open (the API listens on loopback only)"); break;
+    case admin_access::token: log("admin and fault routes: need 'Authorization: Bearer <token>'"); break;
+    case admin_access::off:
+      log(is_loopback(opts_.self().host) ? "admin and fault routes: off (--no-admin)"
+                                         : "admin and fault routes: off (the API is not on loopback; give "
+                                           "--admin-token to use them)");
+      break;
+  }
 }
 
 void host::stop() {
@@ -690,7 +700,17 @@ std::string host::metrics_text() const {
   g("elections_total", "elections this node started", "counter", elections_);
   g("leader_changes_total", "changes of the known leader", "counter", leader_changes_);
   g("peer_messages_dropped_paused_total", "peer messages dropped while paused", "counter", peer_messages_dropped_paused_);
+  g("http_connections_refused_total", "client connections closed at once: --max-connections were open", "counter",
+    connections_refused_);
   const net::transport_stats ns = net_->stats();
+  g("peer_handshakes_refused_total", "inbound peer connections refused at the handshake (another cluster, an unknown node, another protocol version)",
+    "counter", ns.refused);
+  g("peer_connections_malformed_total", "inbound peer connections closed for malformed or oversized frames", "counter",
+    ns.closed_malformed);
+  g("peer_messages_invalid_total", "outgoing peer messages refused (unknown destination, oversized)", "counter",
+    ns.dropped_invalid);
+  g("peer_messages_delay_full_total", "incoming peer messages dropped because the delay fault held its maximum",
+    "counter", ns.dropped_delay_full);
   o << "# HELP raftkv_messages_total peer messages by direction and type\n# TYPE raftkv_messages_total counter\n";
   for (std::size_t t = 0; t < ns.sent_by_type.size(); ++t) {
     const auto name = core::to_string(static_cast<core::message_type>(t));

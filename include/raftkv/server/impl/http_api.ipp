@@ -178,9 +178,9 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
   tcp::acceptor acceptor;
   bool stopped = false;
   std::set<std::shared_ptr<beast::tcp_stream>> sessions;  ///< open connections, closed by stop()
-  /// At most 1024 connections, and always fewer than the file descriptors
-  /// left after a reserve for the WAL, snapshots and peers.
-  std::size_t max_sessions = session_bound();
+  /// At most --max-connections (1024 by default), and always fewer than the
+  /// file descriptors left after a reserve for the WAL, snapshots and peers.
+  std::size_t max_sessions = std::min(session_bound(), h.options().max_connections);
 
   static std::size_t session_bound() {
     rlimit lim{};
@@ -308,6 +308,7 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
     }
     if (t.path.starts_with("/v1/admin/")) {
       if (req.method() != http::verb::post) co_return error(req, http::status::method_not_allowed, "method_not_allowed", "admin actions take POST");
+      if (auto denied = check_admin(req)) co_return std::move(*denied);
       co_return admin(req, t, t.path.substr(10));
     }
     co_return error(req, http::status::not_found, "not_found", "no route " + t.path + " (see docs/api.md)");
@@ -529,6 +530,29 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
     co_return reply(req, http::status::internal_server_error, j);
   }
 
+  /// The answer refusing an admin or fault request, or nothing when it may go on.
+  std::optional<response> check_admin(const request& req) {
+    switch (h.options().admin) {
+      case admin_access::open: return std::nullopt;
+      case admin_access::off:
+        return error(req, http::status::forbidden, "admin_disabled",
+                     "the admin and fault routes are off on this node (--no-admin, or an API address that is "
+                     "not loopback without --admin-token; see docs/api.md)");
+      case admin_access::token: break;
+    }
+    const auto it = req.find(http::field::authorization);
+    const std::string_view given = it == req.end() ? std::string_view{} : std::string_view(it->value());
+    const std::string want = "Bearer " + h.options().admin_token;
+    // Compared in time independent of where the first difference is.
+    unsigned diff = given.size() == want.size() ? 0u : 1u;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      diff |= static_cast<unsigned char>(want[i]) ^ static_cast<unsigned char>(i < given.size() ? given[i] : 0);
+    }
+    if (diff == 0) return std::nullopt;
+    return error(req, http::status::unauthorized, "unauthorized",
+                 "admin and fault routes need the header 'Authorization: Bearer <token>' (--admin-token)");
+  }
+
   response admin(const request& req, const parsed_target& t, const std::string& action) {
     auto number = [&](const char* name, std::uint64_t max) -> std::optional<std::uint64_t> {
       auto it = t.query.find(name);
@@ -613,7 +637,10 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
         (void)pec;
         continue;
       }
-      if (sessions.size() >= max_sessions) continue;  // the socket closes as it goes out of scope
+      if (sessions.size() >= max_sessions) {
+        h.count_connection_refused();
+        continue;  // the socket closes as it goes out of scope
+      }
       auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
       sessions.insert(stream);
       asio::co_spawn(ex, serve(stream), [self, stream](std::exception_ptr e) {
@@ -660,7 +687,20 @@ struct http_api::impl : std::enable_shared_from_this<http_api::impl> {
         co_await asio::async_write(*stream, asio::buffer(wire), asio::as_tuple(asio::use_awaitable));
         break;
       }
-      if (ec) break;  // closed, timed out, or not HTTP
+      if (ec && ec.category() == http::make_error_code(http::error::bad_method).category() &&
+          ec != http::error::end_of_stream) {
+        // Not HTTP as Beast reads it (a bad request line, header or chunk,
+        // or a message cut short): say so before closing.
+        request head;
+        head.version(11);
+        head.keep_alive(false);
+        auto res = error(head, http::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+        stream->expires_after(std::chrono::seconds(5));
+        const std::string wire = res.wire();
+        co_await asio::async_write(*stream, asio::buffer(wire), asio::as_tuple(asio::use_awaitable));
+        break;
+      }
+      if (ec) break;  // closed or timed out
       request req = parser.release();
       stream->expires_never();
       response res = co_await handle(std::move(req));

@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 
 #include <charconv>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -75,11 +76,16 @@ std::map<core::node_id, host_port> parse_peers(const std::string& text) {
   return out;
 }
 
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host.starts_with("127.") || host == "::1";
+}
+
 parse_result parse_server_options(int argc, const char* const argv[], bool stdout_is_tty) {
   namespace po = boost::program_options;
   server_options o;
   std::string peers_text;
   int api_port = 0;
+  bool no_admin = false;
   po::options_description desc(
       "raftkv-server: one Raft node of a replicated key-value store.\n\n"
       "Example (three terminals):\n"
@@ -102,7 +108,10 @@ parse_result parse_server_options(int argc, const char* const argv[], bool stdou
       ("compact-keep", po::value(&o.compact_keep)->default_value(1000), "log entries kept behind a snapshot")
       ("max-body-bytes", po::value(&o.max_body_bytes)->default_value(1 << 20), "largest HTTP request body")
       ("request-timeout-ms", po::value(&o.request_timeout_ms)->default_value(5000), "a request not answered by then gets 504")
-      ("delay-ms", po::value(&o.delay_ms)->default_value(0), "hold incoming peer messages this long from the start (slow motion; 0..60000)");
+      ("delay-ms", po::value(&o.delay_ms)->default_value(0), "hold incoming peer messages this long from the start (slow motion; 0..60000)")
+      ("admin-token", po::value(&o.admin_token), "require 'Authorization: Bearer TOKEN' on the admin and fault routes (/v1/admin/...); also read from RAFTKV_ADMIN_TOKEN")
+      ("no-admin", po::bool_switch(&no_admin), "turn the admin and fault routes off (403). Without either flag they are open on a loopback address and off on any other")
+      ("max-connections", po::value(&o.max_connections)->default_value(1024), "open client HTTP connections at most (1..65536); more are closed at once and counted");
   try {
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -130,6 +139,16 @@ parse_result parse_server_options(int argc, const char* const argv[], bool stdou
     }
     if (o.delay_ms < 0 || o.delay_ms > 60000) throw std::invalid_argument("--delay-ms must be in 0..60000");
     if (o.request_timeout_ms < 1) throw std::invalid_argument("--request-timeout-ms must be positive");
+    if (o.max_connections < 1 || o.max_connections > 65536) throw std::invalid_argument("--max-connections must be in 1..65536");
+    if (o.admin_token.empty()) {
+      if (const char* env = std::getenv("RAFTKV_ADMIN_TOKEN"); env != nullptr) o.admin_token = env;
+    }
+    if (no_admin && !o.admin_token.empty()) throw std::invalid_argument("--no-admin and --admin-token exclude each other");
+    if (!o.admin_token.empty() && o.admin_token.size() < 8) throw std::invalid_argument("--admin-token must be at least 8 characters");
+    o.admin = no_admin ? admin_access::off
+            : !o.admin_token.empty() ? admin_access::token
+            : is_loopback(o.self().host) ? admin_access::open
+                                         : admin_access::off;
     if (o.data_dir.empty()) o.data_dir = "./data/node-" + std::to_string(o.id);
     if (o.cluster_id.empty()) o.cluster_id = derived_cluster_id(o.peers);
     if (!stdout_is_tty) o.headless = true;
