@@ -147,3 +147,41 @@ TEST_CASE("thesis §3.10/§6.2 repeated transfer requests do not keep a cut-off 
   }
   CHECK(c.raft(1).state() == role::follower);
 }
+
+TEST_CASE("limits: proposals beyond max_uncommitted_entries and reads beyond max_pending_reads are refused") {
+  rt::cluster c(3, [](config& cfg) {
+    cfg.max_uncommitted_entries = 5;
+    cfg.max_pending_reads = 3;
+  });
+  c.elect(1);
+  c.isolate(1);  // nothing commits and no read round completes: both queues fill
+  std::size_t accepted = 0;
+  boost::system::error_code last;
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.raft(1).propose("p" + std::to_string(i));
+    if (r) {
+      ++accepted;
+    } else {
+      last = r.error();
+    }
+  }
+  CHECK(accepted >= 1);
+  CHECK(accepted <= 5);
+  CHECK(last == raftkv::errc::proposal_dropped);
+  std::size_t reads = 0;
+  boost::system::error_code read_error;
+  for (std::uint64_t ctx = 1; ctx <= 10; ++ctx) {
+    auto r = c.raft(1).read_index(ctx);
+    if (r) {
+      ++reads;
+    } else {
+      read_error = r.error();
+    }
+  }
+  CHECK(reads == 3);
+  CHECK(read_error == raftkv::errc::read_queue_full);
+  c.heal();
+  c.stabilize();
+  // Once the cluster is whole the queues drain and take new work again.
+  CHECK(c.raft(1).propose("after").has_value());
+}

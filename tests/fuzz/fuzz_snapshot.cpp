@@ -55,7 +55,7 @@ int snapshot(const std::uint8_t* data, std::size_t size) {
     // The expected answer to a damaged file.
   }
   std::error_code ec;
-  fs::remove(file, ec);
+  fs::remove_all(dir, ec);
   return 0;
 }
 

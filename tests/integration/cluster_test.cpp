@@ -7,10 +7,8 @@
 
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
+#include "support/raw_socket.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,26 +29,7 @@ std::uint64_t other_than(std::uint64_t a, std::uint64_t b, std::size_t n) {
   return 0;
 }
 
-/// Sends raw bytes to 127.0.0.1:port, shuts the sending side and returns all
-/// that comes back until the server closes (bytes no HTTP client would send).
-std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{5, 0};
-  ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  std::string got;
-  if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    (void)::send(s, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    ::shutdown(s, SHUT_WR);
-    char buf[4096];
-    for (ssize_t n; (n = ::recv(s, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(s);
-  return got;
-}
+using raftkv::test::raw_exchange;
 
 /// PUT on node `id`, following one redirect like `curl -L`.
 reply put_following(const cluster& c, std::uint64_t id, const std::string& key, const std::string& value,
@@ -405,17 +384,10 @@ TEST_CASE("locked doors: connections beyond --max-connections are closed at once
   REQUIRE(c.wait_for_leader() == 1);
   const auto p = c.api_port(1);
   // Two idle keep-alive connections take both places.
-  auto open_idle = [&] {
-    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(p);
-    REQUIRE(::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    return s;
-  };
-  const int a = open_idle();
-  const int b = open_idle();
+  const int a = raftkv::test::connect_loopback(p);
+  const int b = raftkv::test::connect_loopback(p);
+  REQUIRE(a >= 0);
+  REQUIRE(b >= 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // both accepted
   const reply third = http(p, "GET", "/v1/status", "", {}, std::chrono::seconds(2));
   CHECK(third.status == 0);  // closed without an answer

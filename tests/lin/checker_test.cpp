@@ -136,12 +136,12 @@ TEST_CASE("checker: keys are checked apart and each verdict names its key") {
 }
 
 TEST_CASE("checker: many concurrent clients on one key stay tractable") {
-  // 6 clients, 600 operations, each client's writes overlapping the others';
+  // 6 clients, 30,000 operations, each client's writes overlapping the others';
   // every read sees the write with the highest revision finished before it.
   std::vector<operation> h;
   std::uint64_t rev = 0;
   std::string latest;
-  for (int round = 0; round < 100; ++round) {
+  for (int round = 0; round < 5000; ++round) {
     const std::int64_t t = round * 100;
     for (int c = 0; c < 5; ++c) {
       const std::string value = "v" + std::to_string(round) + "-" + std::to_string(c);
@@ -152,5 +152,8 @@ TEST_CASE("checker: many concurrent clients on one key stay tractable") {
   }
   const verdict v = check(h);
   CHECK(v.ok());
-  CHECK(v.operations == 600);
+  CHECK(v.operations == 30000);
+  // And one stale read among them is still found.
+  h.push_back(get(5, 5000 * 100 + 10, 5000 * 100 + 20, "v0-0", 1));
+  CHECK_FALSE(check(h).ok());
 }

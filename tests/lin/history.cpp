@@ -10,6 +10,14 @@ namespace raftkv::lin {
 namespace {
 
 constexpr std::uint64_t unknown_revision = std::numeric_limits<std::uint64_t>::max();
+
+/// A well-mixed 64-bit value of `x` (SplitMix64's finalizer).
+std::uint64_t splitmix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
 constexpr int absent = -1;
 
 const char* kind_name(op_kind k) {
@@ -178,12 +186,25 @@ class key_checker {
       prev[next[e]] = e;
     };
 
-    std::vector<std::uint64_t> bits((n + 63) / 64, 0);
-    std::unordered_set<std::string> seen;
+    // The cache holds a 128-bit Zobrist hash of (linearized set, state), kept
+    // up to date in O(1) per step: a soak's keys have hundreds of thousands
+    // of operations, and a copy of the set per configuration would not fit.
+    // A collision could only prune a branch (a false "not linearizable"),
+    // never let a bad history pass; at 2^-128 per pair it does not happen.
+    std::vector<std::uint64_t> zob_a(n), zob_b(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      zob_a[i] = splitmix(2 * i + 1);
+      zob_b[i] = splitmix(2 * i + 2);
+    }
+    std::uint64_t set_a = 0, set_b = 0;
+    struct pair_hash {
+      std::size_t operator()(const std::pair<std::uint64_t, std::uint64_t>& p) const { return p.first; }
+    };
+    std::unordered_set<std::pair<std::uint64_t, std::uint64_t>, pair_hash> seen;
     auto config_key = [&](int state) {
-      std::string k(reinterpret_cast<const char*>(bits.data()), bits.size() * sizeof(std::uint64_t));
-      k.append(reinterpret_cast<const char*>(&state), sizeof state);
-      return k;
+      const auto s = static_cast<std::uint64_t>(static_cast<std::int64_t>(state) + 2);
+      return std::pair<std::uint64_t, std::uint64_t>{set_a ^ splitmix(s * 0x100000001b3ULL),
+                                                     set_b ^ splitmix(s + 0x9e3779b97f4a7c15ULL)};
     };
     struct frame {
       std::size_t op;
@@ -203,7 +224,8 @@ class key_checker {
         const std::size_t i = (cur - 1) / 2;
         const operation& o = *ops_[i];
         if (auto after = step(state, o)) {
-          bits[i / 64] |= std::uint64_t{1} << (i % 64);
+          set_a ^= zob_a[i];
+          set_b ^= zob_b[i];
           if (seen.insert(config_key(*after)).second) {
             if (seen.size() > state_limit_) {
               why = "undecided: more than " + std::to_string(state_limit_) + " configurations";
@@ -217,7 +239,8 @@ class key_checker {
             cur = next[0];
             continue;
           }
-          bits[i / 64] &= ~(std::uint64_t{1} << (i % 64));
+          set_a ^= zob_a[i];
+          set_b ^= zob_b[i];
         }
         cur = next[cur];
         continue;
@@ -237,7 +260,8 @@ class key_checker {
       const operation& o = *ops_[f.op];
       if (o.result != op_result::unknown) --linearized_known;
       state = f.state_before;
-      bits[f.op / 64] &= ~(std::uint64_t{1} << (f.op % 64));
+      set_a ^= zob_a[f.op];
+      set_b ^= zob_b[f.op];
       relink(2 * f.op + 2);
       relink(2 * f.op + 1);
       cur = next[2 * f.op + 1];

@@ -71,7 +71,7 @@ struct verdict {
 /// Checks a history (operations on any keys, in any order). `state_limit`
 /// bounds the configurations visited per key; a key that exceeds it counts as
 /// a violation ("undecided") rather than passing unchecked.
-verdict check(const std::vector<operation>& history, std::size_t state_limit = 20'000'000);
+verdict check(const std::vector<operation>& history, std::size_t state_limit = 5'000'000);
 
 /// Acknowledged writes whose effect is missing from the end: for each key,
 /// the writes (put, cas, del) answered ok that neither left the key's final
