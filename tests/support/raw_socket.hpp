@@ -8,14 +8,15 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace raftkv::test {
 
-/// A TCP connection to 127.0.0.1:port (-1 when refused), whose reads give up
-/// after `timeout_s` seconds of silence.
+/// A TCP connection to 127.0.0.1:port (-1 when it fails, errno saying why),
+/// whose reads give up after `timeout_s` seconds of silence.
 inline int connect_loopback(std::uint16_t port, int timeout_s = 5) {
   const int s = ::socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{timeout_s, 0};
@@ -26,19 +27,19 @@ inline int connect_loopback(std::uint16_t port, int timeout_s = 5) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = htons(port);
   if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    const int err = errno;
     ::close(s);
+    errno = err;
     return -1;
   }
   return s;
 }
 
-/// Sends `bytes`, shuts the sending side, and returns everything read until
-/// the server closes, `timeout_s` seconds of silence pass, or `max_bytes`.
-inline std::string raw_exchange(std::uint16_t port, std::string_view bytes, int timeout_s = 5,
-                                std::size_t max_bytes = std::size_t{1} << 22) {
-  const int s = connect_loopback(port, timeout_s);
+/// Sends `bytes` on the connected socket `s`, shuts its sending side, and
+/// returns everything read until the peer closes, a read times out, or
+/// `max_bytes`; closes `s`.
+inline std::string exchange_on(int s, std::string_view bytes, std::size_t max_bytes = std::size_t{1} << 22) {
   std::string got;
-  if (s < 0) return got;
   std::size_t sent = 0;
   while (sent < bytes.size()) {
     const ssize_t n = ::send(s, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -54,6 +55,15 @@ inline std::string raw_exchange(std::uint16_t port, std::string_view bytes, int 
   }
   ::close(s);
   return got;
+}
+
+/// Sends `bytes`, shuts the sending side, and returns everything read until
+/// the server closes, `timeout_s` seconds of silence pass, or `max_bytes`.
+inline std::string raw_exchange(std::uint16_t port, std::string_view bytes, int timeout_s = 5,
+                                std::size_t max_bytes = std::size_t{1} << 22) {
+  const int s = connect_loopback(port, timeout_s);
+  if (s < 0) return {};
+  return exchange_on(s, bytes, max_bytes);
 }
 
 }  // namespace raftkv::test
